@@ -1,0 +1,216 @@
+"""Data-aware cache of notebook runs, built on doit's checksum-based dependency database.
+
+A run is current only when all of these are unchanged since its last successful execution:
+its notebook's code cells, its parameters, the checksum of every dataset it reads (and that
+dataset's catalog entry), the register entries it records, and the ``analysis`` package source.
+Each input is a doit ``file_dep``; small key files under ``_build/.state`` stand in for the inputs
+that are not files of their own (parameters, catalog entries, register entries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from doit.dependency import Dependency, FileChangedChecker, SqliteDB
+from doit.task import Task
+
+from .paths import Layout
+from .project import Run
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def notebook_code_sha256(path: Path) -> str:
+    """sha256 of a notebook's code cells only: editing prose or outputs does not make runs stale."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    code = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            code.append("".join(source) if isinstance(source, list) else source)
+    return hashlib.sha256(json.dumps(code).encode()).hexdigest()
+
+
+_memo: dict[tuple[str, float, int], str] = {}
+
+
+def fingerprint(path: str | Path) -> str:
+    """Content fingerprint of a dependency (code-cells hash for notebooks, sha256 otherwise)."""
+    stat = os.stat(path)
+    key = (str(path), stat.st_mtime, stat.st_size)
+    if key not in _memo:
+        _memo[key] = notebook_code_sha256(path) if str(path).endswith(".ipynb") else file_sha256(Path(path))
+    return _memo[key]
+
+
+class DurableSqliteDB(SqliteDB):
+    """doit's sqlite backend with a commit that keeps the connection open.
+
+    Each successful run is committed at once, so an interrupted build keeps what it finished.
+    """
+
+    def commit(self) -> None:
+        for task_id in self._dirty:
+            self._conn.execute("insert or replace into doit values (?,?)", (task_id, self.codec.encode(self._cache[task_id])))
+        self._conn.commit()
+        self._dirty = set()
+
+
+class ContentChecker(FileChangedChecker):
+    """doit checker comparing content fingerprints (timestamps alone never make a run stale)."""
+
+    def check_modified(self, file_path, file_stat, state):
+        return state != fingerprint(file_path)
+
+    def get_state(self, dep, current_state):
+        state = fingerprint(dep)
+        return None if state == current_state else state
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` atomically, leaving the file (and its mtime) alone if it already holds it."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def canonical_json(obj) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+@dataclass
+class Staleness:
+    """Whether a run must execute, and why, in words a user understands."""
+
+    address: str
+    stale: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+class RunCache:
+    """The cache of one project. Use as a context manager so the database is closed."""
+
+    def __init__(self, layout: Layout, *, datasets: dict[str, dict] | None = None, register: dict | None = None):
+        self.layout = layout
+        self.datasets = datasets or {}  # dataset name -> catalog entry (resource descriptor)
+        self.register = register or {}  # notebook name -> list of register entries it records
+        layout.state_dir.mkdir(parents=True, exist_ok=True)
+        self.dep = Dependency(DurableSqliteDB, str(layout.state_dir / "doit.sqlite"), checker_cls=ContentChecker)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.dep.close()
+
+    # key files -----------------------------------------------------------------------------------
+    def _params_key(self, run: Run) -> Path:
+        return self.layout.state_dir / "params" / f"{run.address}.json"
+
+    def _dataset_key(self, name: str) -> Path:
+        return self.layout.state_dir / "catalog" / f"{name}.json"
+
+    def _register_key(self, notebook: str) -> Path:
+        return self.layout.state_dir / "register" / f"{notebook}.json"
+
+    def package_files(self) -> list[Path]:
+        return sorted(p for p in self.layout.package_dir.rglob("*.py") if "__pycache__" not in p.parts)
+
+    def task(self, run: Run) -> Task:
+        """The doit task standing for ``run``; writes its key files first."""
+        write_if_changed(self._params_key(run), canonical_json(run.parameters))
+        write_if_changed(self._register_key(run.notebook), canonical_json(self.register.get(run.notebook, [])))
+        deps = [self.layout.notebook_source(run.notebook), self._params_key(run), self._register_key(run.notebook)]
+        for name in run.datasets:
+            entry = {k: v for k, v in self.datasets.get(name, {}).items() if k not in {"hash", "bytes", "obtained"}}
+            write_if_changed(self._dataset_key(name), canonical_json(entry))
+            deps += [self.layout.dataset_file(name), self._dataset_key(name)]
+        deps += self.package_files()
+        targets = [self.layout.executed_notebook(run.address), self.layout.run_record(run.address)]
+        return Task(run.address, actions=None, file_dep=[str(d) for d in deps], targets=[str(t) for t in targets])
+
+    # queries -------------------------------------------------------------------------------------
+    def staleness(self, run: Run, *, previous_parameters: dict | None = None) -> Staleness:
+        """Is ``run`` stale, and why? ``previous_parameters`` (from its last record) sharpen the reasons."""
+        task = self.task(run)
+        status = self.dep.get_status(task, {task.name: task}, get_log=True)
+        if status.status == "up-to-date":
+            return Staleness(run.address, False)
+        reasons = self._explain(run, status, previous_parameters)
+        return Staleness(run.address, True, reasons or ["inputs changed"])
+
+    def record_success(self, run: Run) -> None:
+        """Remember the inputs of a successful run (committed to the database at once)."""
+        task = self.task(run)
+        self.dep.save_success(task)
+        self.dep.backend.commit()
+
+    def forget(self, run: Run) -> None:
+        self.dep.remove_success(self.task(run))
+        self.dep.backend.commit()
+
+    def _explain(self, run: Run, status, previous_parameters) -> list[str]:
+        rel = self.layout.relative
+        reasons = []
+        if status.reasons.get("missing_target") and not self.layout.run_record(run.address).exists():
+            return ["never executed (no output yet)" if previous_parameters is None else "output missing"]
+        if status.reasons.get("missing_target"):
+            reasons.append("output missing")
+        if status.reasons.get("missing_file_dep"):
+            reasons += [f"input missing: {rel(Path(p))}" for p in status.reasons["missing_file_dep"]]
+        changed = list(dict.fromkeys(status.reasons.get("changed_file_dep", [])))
+        added = set(status.reasons.get("added_file_dep", []))
+        for path in status.reasons.get("removed_file_dep", []):
+            if "/catalog/" not in path:
+                reasons.append(f"no longer reads {rel(Path(path))}")
+        package_changed = []
+        for path in changed:
+            p = Path(path)
+            if path in added and "/catalog/" not in path:
+                reasons.append(f"now reads {rel(p)}")
+                continue
+            if p == self.layout.notebook_source(run.notebook):
+                reasons.append("notebook code changed")
+            elif p == self._params_key(run):
+                reasons += self._parameter_reasons(run, previous_parameters)
+            elif p == self._register_key(run.notebook):
+                reasons.append("its claims' register entries changed")
+            elif p.parent.name == "catalog" and p.parent.parent == self.layout.state_dir:
+                reasons.append(f"catalog entry of {p.stem} changed")
+            elif self.layout.package_dir in p.parents:
+                package_changed.append(rel(p))
+            else:
+                reasons.append(f"{rel(p)} changed")
+        if package_changed:
+            reasons.append("analysis package changed (" + ", ".join(package_changed) + ")")
+        if status.reasons.get("checker_changed"):
+            reasons.append("cache format changed")
+        return reasons
+
+    @staticmethod
+    def _parameter_reasons(run: Run, previous: dict | None) -> list[str]:
+        if previous is None:
+            return ["parameters changed"]
+        out = []
+        for name in sorted(set(previous) | set(run.parameters)):
+            if name not in run.parameters:
+                out.append(f"parameter {name} removed")
+            elif name not in previous:
+                out.append(f"parameter {name} added ({run.parameters[name]!r})")
+            elif previous[name] != run.parameters[name]:
+                out.append(f"parameter {name} changed ({previous[name]!r} -> {run.parameters[name]!r})")
+        return out or ["parameters changed"]

@@ -1,0 +1,24 @@
+"""``status``: which notebook runs are stale and exactly why, and which are current."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("status", help="show which notebook runs are stale, and why")
+    p.add_argument("runs", nargs="*", metavar="NOTEBOOK[/SET]", help="only these notebooks or runs")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from ..build import Context, plan
+    from ..paths import Layout
+
+    context = Context.load(Layout.find())
+    the_plan = plan(context, args.runs or None)
+    for run in the_plan.runs:
+        if run.address in the_plan.stale:
+            print(f"stale    {run.address}: {'; '.join(the_plan.stale[run.address])}")
+        else:
+            print(f"current  {run.address}")
+    print(f"{len(the_plan.stale)} stale, {len(the_plan.current)} current")
+    return 0

@@ -1,0 +1,54 @@
+"""Figures: one seaborn style for the report, and the record of the rows each figure plots.
+
+A figure is drawn in a notebook cell whose first lines are ``#| label: fig-...`` and
+``#| fig-cap: ...``. Calling :func:`record` in a separate cell stores the plotted rows (and the
+datasets they come from) in the executed notebook; the build turns that into the figure's review
+packet and provenance line.
+"""
+
+from __future__ import annotations
+
+import os
+
+MIME = "application/vnd.claimcheck.figure+json"
+
+
+def style() -> None:
+    """Apply the report's plotting style (call once, near the top of a notebook)."""
+    import matplotlib as mpl
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    mpl.rcParams.update({"figure.figsize": (8, 4.5), "figure.dpi": 110, "savefig.dpi": 110,
+                         "svg.hashsalt": "claimcheck", "axes.titleweight": "bold"})
+
+
+def record(label: str, data, *, note: str | None = None) -> None:
+    """Store the rows figure ``label`` plots, with the datasets loaded so far, in the executed notebook."""
+    from IPython.display import display
+
+    from .catalog import loaded
+
+    if not (label.startswith("fig-") or label.startswith("tbl-")):
+        raise ValueError(f"figure label {label!r} must start with 'fig-' or 'tbl-'")
+    payload = {
+        "label": label,
+        "columns": [str(c) for c in data.columns],
+        "csv": data.to_csv(index=False),
+        "rows": int(len(data)),
+        "datasets": sorted({entry["dataset"] for entry in loaded}),
+        "note": note,
+        "run": os.environ.get("CLAIMCHECK_RUN"),
+    }
+    display({MIME: payload, "text/plain": f"[{label}: {len(data)} rows recorded for review]"}, raw=True)
+
+
+def recorded_in(notebook_json: dict) -> dict[str, dict]:
+    """Figure records stored in an executed notebook, by label."""
+    found = {}
+    for cell in notebook_json.get("cells", []):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if MIME in data:
+                found[data[MIME]["label"]] = data[MIME]
+    return found

@@ -1,0 +1,148 @@
+"""Notebook parameters: read the papermill ``parameters`` cell and check parameter sets against it.
+
+papermill injects whatever it is given; this module rejects unknown names and wrong types *before*
+any notebook runs, naming the notebook and the parameter.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ParameterError
+
+TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict", type(None): "None"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a notebook: its default (whose type is the parameter's type) and help text."""
+
+    name: str
+    default: Any
+    help: str = ""
+
+    @property
+    def type_name(self) -> str:
+        return TYPE_NAMES.get(type(self.default), type(self.default).__name__)
+
+    def accepts(self, value: Any) -> bool:
+        """True if ``value`` has this parameter's type (an int is accepted where a float is expected)."""
+        expected = type(self.default)
+        if self.default is None:
+            return True
+        if expected is bool:
+            return isinstance(value, bool)
+        if expected is float:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if expected is int:
+            return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, expected)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Optional extra rules for a parameter, declared in project.yml (choices, minimum, maximum)."""
+
+    choices: tuple | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @classmethod
+    def from_mapping(cls, mapping: dict) -> "Constraint":
+        unknown = set(mapping) - {"choices", "min", "max"}
+        if unknown:
+            raise ValueError(f"unknown constraint key(s) {sorted(unknown)}; expected choices, min, max")
+        choices = mapping.get("choices")
+        return cls(tuple(choices) if choices is not None else None, mapping.get("min"), mapping.get("max"))
+
+    def violation(self, value: Any) -> str | None:
+        if self.choices is not None and value not in self.choices:
+            return f"expected one of {list(self.choices)}"
+        if self.minimum is not None and value < self.minimum:
+            return f"expected at least {self.minimum}"
+        if self.maximum is not None and value > self.maximum:
+            return f"expected at most {self.maximum}"
+        return None
+
+
+@dataclass
+class ParameterSpec:
+    """The parameters of one notebook, from its ``parameters`` cell, plus project.yml constraints."""
+
+    notebook: str
+    parameters: dict[str, Parameter]
+    constraints: dict[str, Constraint] = field(default_factory=dict)
+
+    def defaults(self) -> dict[str, Any]:
+        return {name: p.default for name, p in self.parameters.items()}
+
+    def resolve(self, set_name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Defaults updated with ``overrides``, after checking names, types and constraints."""
+        problems = []
+        for name, value in overrides.items():
+            if name not in self.parameters:
+                known = ", ".join(sorted(self.parameters)) or "(none)"
+                problems.append(f"unknown parameter {name!r} (the notebook's parameters are: {known})")
+                continue
+            param = self.parameters[name]
+            if not param.accepts(value):
+                problems.append(
+                    f"parameter {name!r} = {value!r} is {TYPE_NAMES.get(type(value), type(value).__name__)}, "
+                    f"expected {param.type_name} (the default is {param.default!r})"
+                )
+        values = {**self.defaults(), **{k: v for k, v in overrides.items() if k in self.parameters}}
+        for name, constraint in self.constraints.items():
+            if name not in self.parameters:
+                problems.append(f"project.yml constrains parameter {name!r}, which the notebook does not have")
+                continue
+            reason = constraint.violation(values[name])
+            if reason:
+                problems.append(f"parameter {name!r} = {values[name]!r}: {reason}")
+        if problems:
+            raise ParameterError(
+                f"parameter set {set_name!r} of notebook {self.notebook!r} is invalid:\n    "
+                + "\n    ".join(problems),
+                hint=f"edit the parameter set in project.yml, or the parameters cell of notebooks/{self.notebook}.ipynb",
+            )
+        return values
+
+
+def read_parameters(notebook_path: Path) -> dict[str, Parameter]:
+    """Parse the cell tagged ``parameters``: each ``name = literal  # help`` line is a parameter."""
+    nb = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
+    cells = [c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        raise ParameterError(
+            f"{notebook_path} has no cell tagged 'parameters'",
+            hint="tag the first code cell 'parameters' (papermill convention) and put every parameter there",
+        )
+    source = cells[0]["source"]
+    source = "".join(source) if isinstance(source, list) else source
+    lines = source.splitlines()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ParameterError(f"the parameters cell of {notebook_path} is not valid Python: {exc}") from exc
+    params: dict[str, Parameter] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value_node = node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, value_node = node.target.id, node.value
+        else:
+            continue
+        try:
+            default = ast.literal_eval(value_node)
+        except ValueError as exc:
+            raise ParameterError(
+                f"parameter {name!r} in {notebook_path} has a default that is not a literal",
+                hint="use a plain number, string, bool, list or dict as the default",
+            ) from exc
+        line = lines[node.lineno - 1]
+        help_text = line.split("#", 1)[1].strip() if "#" in line else ""
+        params[name] = Parameter(name, default, help_text)
+    return params

@@ -1,0 +1,152 @@
+"""The project file (project.yml): notebooks, their parameter sets and the datasets each reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import yaml
+
+from .errors import ParameterError, ProjectFileError
+from .parameters import Constraint, ParameterSpec, read_parameters
+from .paths import Layout
+
+DEFAULT_SET = "default"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One execution of a notebook with one parameter set; its address is ``<notebook>/<set>``."""
+
+    notebook: str
+    parameter_set: str
+    parameters: dict[str, Any]
+    datasets: tuple[str, ...]
+
+    @property
+    def address(self) -> str:
+        return f"{self.notebook}/{self.parameter_set}"
+
+
+@dataclass
+class NotebookConfig:
+    name: str
+    title: str
+    datasets: tuple[str, ...]
+    parameter_sets: dict[str, dict[str, Any]]
+    constraints: dict[str, Constraint] = field(default_factory=dict)
+
+
+@dataclass
+class Project:
+    """A loaded, checked project file."""
+
+    layout: Layout
+    title: str
+    notebooks: dict[str, NotebookConfig]
+
+    @classmethod
+    def load(cls, layout: Layout | None = None) -> "Project":
+        """Read and check project.yml (structure only; parameters are checked by :meth:`runs`)."""
+        layout = layout or Layout.find()
+        path = layout.project_file
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ProjectFileError(f"{path} is not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict) or not isinstance(raw.get("notebooks"), dict):
+            raise ProjectFileError(
+                f"{path}: expected a mapping with a 'notebooks' mapping",
+                hint="see docs/conventions.md for the project file layout",
+            )
+        notebooks = {}
+        for name, entry in raw["notebooks"].items():
+            where = f"{path.name}: notebook {name!r}"
+            if not isinstance(entry, dict):
+                raise ProjectFileError(f"{where}: expected a mapping")
+            unknown = set(entry) - {"title", "datasets", "parameter_sets", "parameters"}
+            if unknown:
+                raise ProjectFileError(
+                    f"{where}: unknown key(s) {sorted(unknown)}",
+                    hint="allowed keys are title, datasets, parameter_sets, parameters",
+                )
+            if not layout.notebook_source(name).is_file():
+                raise ProjectFileError(
+                    f"{where}: notebooks/{name}.ipynb does not exist",
+                    hint="create the notebook or remove its entry",
+                )
+            datasets = entry.get("datasets") or []
+            if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
+                raise ProjectFileError(f"{where}: 'datasets' must be a list of dataset names")
+            sets = entry.get("parameter_sets") or {DEFAULT_SET: {}}
+            if not isinstance(sets, dict) or not all(isinstance(v or {}, dict) for v in sets.values()):
+                raise ProjectFileError(f"{where}: 'parameter_sets' must map set names to mappings")
+            if DEFAULT_SET not in sets:
+                raise ProjectFileError(f"{where}: parameter_sets needs a {DEFAULT_SET!r} set")
+            for set_name in sets:
+                if "/" in set_name or not set_name:
+                    raise ProjectFileError(f"{where}: parameter set name {set_name!r} may not be empty or contain '/'")
+            try:
+                constraints = {k: Constraint.from_mapping(v) for k, v in (entry.get("parameters") or {}).items()}
+            except (ValueError, AttributeError) as exc:
+                raise ProjectFileError(f"{where}: bad 'parameters' constraints: {exc}") from exc
+            notebooks[name] = NotebookConfig(
+                name=name,
+                title=entry.get("title", name),
+                datasets=tuple(datasets),
+                parameter_sets={k: dict(v or {}) for k, v in sets.items()},
+                constraints=constraints,
+            )
+        return cls(layout=layout, title=raw.get("title", "Claims report"), notebooks=notebooks)
+
+    @cached_property
+    def parameter_specs(self) -> dict[str, ParameterSpec]:
+        return {
+            name: ParameterSpec(name, read_parameters(self.layout.notebook_source(name)), cfg.constraints)
+            for name, cfg in self.notebooks.items()
+        }
+
+    def runs(self, selection: list[str] | None = None) -> list[Run]:
+        """Every run (or those selected by notebook name or run address), with checked parameters.
+
+        Raises ParameterError listing every invalid parameter set before anything runs.
+        """
+        selected = self._select(selection)
+        runs, problems = [], []
+        for name, set_name in selected:
+            cfg = self.notebooks[name]
+            try:
+                values = self.parameter_specs[name].resolve(set_name, cfg.parameter_sets[set_name])
+            except ParameterError as exc:
+                problems.append(exc.message)
+                continue
+            runs.append(Run(name, set_name, values, cfg.datasets))
+        if problems:
+            raise ParameterError(
+                "\n".join(problems),
+                hint="fix the parameter sets in project.yml; papermill itself would not check them",
+            )
+        return runs
+
+    def _select(self, selection: list[str] | None) -> list[tuple[str, str]]:
+        everything = [(n, s) for n, cfg in self.notebooks.items() for s in cfg.parameter_sets]
+        if not selection:
+            return everything
+        chosen = []
+        for item in selection:
+            item = item.removesuffix(".ipynb").removeprefix("notebooks/")
+            name, _, set_name = item.partition("/")
+            if name not in self.notebooks:
+                raise ProjectFileError(
+                    f"no notebook {name!r} in project.yml",
+                    hint="known notebooks: " + ", ".join(sorted(self.notebooks)),
+                )
+            sets = self.notebooks[name].parameter_sets
+            if set_name and set_name not in sets:
+                raise ProjectFileError(
+                    f"notebook {name!r} has no parameter set {set_name!r}",
+                    hint="known sets: " + ", ".join(sorted(sets)),
+                )
+            chosen += [(name, s) for s in ([set_name] if set_name else sets) if (name, s) not in chosen]
+        return chosen

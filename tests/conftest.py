@@ -1,0 +1,84 @@
+"""Scenario-test helpers: build a temporary copy of a project, run the real CLI in it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class TempProject:
+    """A project copied to a temporary folder, with the analysis package beside it."""
+
+    root: Path
+
+    def cli(self, *args: str, check: bool = False, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+        """Run ``python -m analysis ARGS`` in the project; return the completed process."""
+        full_env = {**os.environ, **(env or {})}
+        full_env.pop("CLAIMCHECK_PROJECT_ROOT", None)
+        full_env.setdefault("QUARTO", "")  # renders are opt-in in tests
+        if full_env["QUARTO"] == "":
+            full_env.pop("QUARTO")
+            full_env["PATH"] = os.pathsep.join(p for p in full_env["PATH"].split(os.pathsep) if not (Path(p) / "quarto").exists())
+        proc = subprocess.run([sys.executable, "-m", "analysis", *args], cwd=self.root, env=full_env,
+                              capture_output=True, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"analysis {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def read_json(self, rel: str):
+        return json.loads(self.path(rel).read_text(encoding="utf-8"))
+
+    def manifest(self) -> dict:
+        return self.read_json("_build/manifest.json")
+
+    def executed(self) -> list[str]:
+        return self.manifest()["executed_this_build"]
+
+    def accept_hash(self, dataset: str) -> None:
+        """Re-record a dataset's hash and bytes in the catalog (what `data accept` does)."""
+        dp_path = self.path("data/datapackage.json")
+        dp = json.loads(dp_path.read_text())
+        for res in dp["resources"]:
+            if res["name"] == dataset:
+                data = (self.path("data") / res["path"]).read_bytes()
+                res["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
+                res["bytes"] = len(data)
+        dp_path.write_text(json.dumps(dp, indent=2) + "\n")
+
+
+def copy_project(source: Path, dest: Path) -> TempProject:
+    """Copy ``source`` (a project without its build outputs) and this repo's analysis package to ``dest``."""
+    ignore = shutil.ignore_patterns("_build", "_site", ".venv", "__pycache__", ".git", "*.egg-info", ".pytest_cache")
+    shutil.copytree(source, dest, ignore=ignore)
+    if not (dest / "analysis").exists():
+        shutil.copytree(REPO / "analysis", dest / "analysis", ignore=ignore)
+    return TempProject(dest)
+
+
+@pytest.fixture
+def mini(tmp_path) -> TempProject:
+    """A fresh copy of the small scenario project (three notebooks, two datasets)."""
+    return copy_project(FIXTURES / "miniproject", tmp_path / "mini")
+
+
+@pytest.fixture(scope="session")
+def built_mini(tmp_path_factory) -> TempProject:
+    """A copy of the small project built once per session (read-only use)."""
+    project = copy_project(FIXTURES / "miniproject", tmp_path_factory.mktemp("built") / "mini")
+    project.cli("build", "--no-render", check=True)
+    return project
