@@ -49,6 +49,26 @@ class TempProject:
     def executed(self) -> list[str]:
         return self.manifest()["executed_this_build"]
 
+    def claim_records(self, address: str) -> dict[str, dict]:
+        """Claim records stored in the executed notebook of run ``address``, by claim id."""
+        from analysis.claims import recorded_in
+
+        nb = self.read_json(f"_build/notebooks/{address}.ipynb")
+        return {r["claim"]: r for r in recorded_in(nb)}
+
+    def figure_records(self, address: str) -> dict[str, dict]:
+        """Figure records (plotted rows) stored in the executed notebook of run ``address``, by label."""
+        from analysis.figures import recorded_in
+
+        return recorded_in(self.read_json(f"_build/notebooks/{address}.ipynb"))
+
+    def load(self, dataset: str):
+        """A catalog dataset of this project, loaded the way notebooks load it."""
+        from analysis.catalog import load
+        from analysis.paths import Layout
+
+        return load(dataset, layout=Layout(self.root))
+
     def accept_hash(self, dataset: str) -> None:
         """Re-record a dataset's hash and bytes in the catalog (what `data accept` does)."""
         dp_path = self.path("data/datapackage.json")
@@ -63,11 +83,18 @@ class TempProject:
 
 def copy_project(source: Path, dest: Path) -> TempProject:
     """Copy ``source`` (a project without its build outputs) and this repo's analysis package to ``dest``."""
-    ignore = shutil.ignore_patterns("_build", "_site", ".venv", "__pycache__", ".git", "*.egg-info", ".pytest_cache")
+    ignore = shutil.ignore_patterns("_build", "_site", ".venv", "__pycache__", ".git", "*.egg-info", ".pytest_cache",
+                                    "tests", "benchmarks")
     shutil.copytree(source, dest, ignore=ignore)
     if not (dest / "analysis").exists():
         shutil.copytree(REPO / "analysis", dest / "analysis", ignore=ignore)
     return TempProject(dest)
+
+
+@pytest.fixture
+def project(tmp_path) -> TempProject:
+    """A fresh copy of this repository's real project (notebooks, data, register) to build and mutate."""
+    return copy_project(REPO, tmp_path / "project")
 
 
 @pytest.fixture
