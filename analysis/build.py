@@ -159,6 +159,23 @@ def execute(context: Context, selection=None, *, force=False, workers=None, echo
                        time.monotonic() - t0, manifest=manifest)
 
 
+def report_drift(layout: Layout, rows: list[dict], echo=print) -> None:
+    """Say which claims moved against the committed lock (the build does not fail; ``check`` does)."""
+    from .ledger import changes, describe_change, read_lock
+
+    lock = read_lock(layout.lock)
+    if lock is None:
+        echo(f"No {layout.relative(layout.lock)} yet: review the ledger and run `python -m analysis lock`.")
+        return
+    moved = changes(lock.get("claims", {}), rows)
+    if moved:
+        echo(f"{len(moved)} claim(s) moved against {layout.relative(layout.lock)}:")
+        for change in moved:
+            echo(f"  {describe_change(change)}")
+    else:
+        echo(f"Ledger: {len(rows)} claims, none moved against {layout.relative(layout.lock)}.")
+
+
 def build(layout: Layout, selection=None, *, force=False, workers=None, echo=print) -> BuildResult:
     """Execute stale runs, then (when every run has an output) write the ledger and the report sources."""
     from . import ledger, report
@@ -178,6 +195,7 @@ def build(layout: Layout, selection=None, *, force=False, workers=None, echo=pri
             check_register_against_project(context.register, context.project)
             result.ledger = ledger.collect(layout, context.register, result.manifest["runs"])
             ledger.write(layout, result.ledger)
+            report_drift(layout, result.ledger, echo)
         report.generate(context, result)
         result.report_generated = True
         return result

@@ -1,0 +1,24 @@
+"""``check``: build what is stale (no render), then fail if any claim's value or verdict moved against
+claims/lock.json. CI runs this so a data or code change cannot silently flip a verdict."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("check", help="build (no render) and fail on drift against claims/lock.json")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from ..build import build
+    from ..errors import DriftError
+    from ..ledger import check_drift
+    from ..paths import Layout
+
+    layout = Layout.find()
+    result = build(layout)
+    if result.ledger is None:
+        raise DriftError("no ledger was produced (is claims/register.yml missing?)")
+    check_drift(layout, result.ledger)
+    print(f"No drift: all {len(result.ledger)} claims match {layout.relative(layout.lock)}.")
+    return 0

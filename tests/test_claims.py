@@ -1,0 +1,143 @@
+"""Verdicts, register checks, the ledger and drift against the committed lock."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from analysis.claims import Register, agrees, verdict
+from analysis.errors import RegisterError
+from analysis.paths import Layout
+
+ABS_HALF = {"type": "absolute", "value": 0.5, "why": "whole percent"}
+
+
+def claim(value, comparison="=", tolerance=ABS_HALF):
+    return {"stated": {"value": value, "comparison": comparison}, "tolerance": tolerance}
+
+
+@pytest.mark.parametrize(
+    "stated, reproduced, comparison, tolerance, expected",
+    [
+        (28, 28.07, "=", ABS_HALF, True),
+        (28, 28.6, "=", ABS_HALF, False),
+        (700, 706, "~", {"type": "relative", "value": 0.01, "why": ""}, True),
+        (700, 708, "~", {"type": "relative", "value": 0.01, "why": ""}, False),
+        (30, 35, ">", {"type": "exact", "why": ""}, True),
+        (30, 30, ">", {"type": "exact", "why": ""}, False),
+        (200, 200, ">=", {"type": "exact", "why": ""}, True),
+        (1979, 1979, "=", {"type": "exact", "why": ""}, True),
+        (1979, 1980, "=", {"type": "exact", "why": ""}, False),
+        (10, 9, "<", {"type": "exact", "why": ""}, True),
+    ],
+)
+def test_agreement_follows_comparison_and_tolerance(stated, reproduced, comparison, tolerance, expected):
+    assert agrees(stated, reproduced, comparison, tolerance) is expected
+
+
+def test_verdicts():
+    assert verdict(claim(28), 28.07) == "reproduced"
+    assert verdict(claim(28), 28.07, caveats=["measure: total R&D, not basic research"]) == "reproduced-with-caveat"
+    assert verdict(claim(23), 27.0, earlier={"value": 23, "year": 2017}) == "outdated"
+    assert verdict(claim(23), 27.0, earlier={"value": 20, "year": 2017}) == "not-reproduced"
+    assert verdict(claim(23), 27.0) == "not-reproduced"
+    assert verdict(claim(77), None) == "unverifiable"
+
+
+def write_register(tmp_path, claims, documents=None):
+    (tmp_path / "project.yml").write_text("notebooks: {}\n")
+    (tmp_path / "claims").mkdir()
+    path = tmp_path / "claims" / "register.yml"
+    path.write_text(yaml.safe_dump({"documents": documents or {"d": {"citation": "D"}}, "claims": claims}))
+    return Layout(tmp_path)
+
+
+def base_claim(**over):
+    c = {"id": "a", "document": "d", "quote": "q", "stated": {"value": 1, "unit": "count"},
+         "check": {"notebook": "n", "parameters": "default"}, "tolerance": {"type": "exact", "why": "count"}}
+    c.update(over)
+    return c
+
+
+def test_register_rejects_duplicate_ids(tmp_path):
+    layout = write_register(tmp_path, [base_claim(), base_claim()])
+    with pytest.raises(RegisterError, match="duplicate claim id 'a'"):
+        Register.load(layout)
+
+
+def test_register_rejects_tolerance_without_reason_and_unknown_document(tmp_path):
+    layout = write_register(tmp_path, [base_claim(tolerance={"type": "absolute", "value": 1})])
+    with pytest.raises(RegisterError, match="needs a 'why'"):
+        Register.load(layout)
+    other = tmp_path / "other"
+    other.mkdir()
+    layout = write_register(other, [base_claim(document="nope")])
+    with pytest.raises(RegisterError, match="unknown document 'nope'"):
+        Register.load(layout)
+
+
+def test_real_register_loads():
+    from conftest import REPO
+
+    register = Register.load(Layout(REPO))
+    assert {"rd-share-1960", "rd-share-2016", "iter-us-share-9-09", "chips-six-percent"} <= set(register.claims)
+
+
+def test_drift_is_reported_and_check_fails_until_locked(mini):
+    mini.cli("build", "--no-render", check=True)
+    proc = mini.cli("check")
+    assert proc.returncode == 1 and "claims/lock.json does not exist" in proc.stderr
+    mini.cli("lock", check=True)
+    lock = mini.read_json("claims/lock.json")["claims"]
+    assert lock["usa-gerd-2020"] == {"stated": 700, "reproduced": 700.5, "verdict": "reproduced"}
+    assert "No drift" in mini.cli("check", check=True).stdout
+
+    csv = mini.path("data/raw/src-two/values.csv")
+    csv.write_text(csv.read_text().replace("700.5", "760.0"))
+    mini.accept_hash("src-two.values")
+    build = mini.cli("build", "--no-render", check=True)
+    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in build.stdout
+    proc = mini.cli("check")
+    assert proc.returncode == 1
+    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in proc.stderr
+    assert "china-ratio" in proc.stderr  # the other reader of the changed file moved too
+    assert mini.read_json("claims/lock.json")["claims"] == lock  # check never rewrites the lock
+    mini.cli("lock", check=True)
+    assert "No drift" in mini.cli("check", check=True).stdout
+
+
+def test_notebook_recording_an_unregistered_claim_fails_the_build(mini):
+    import json
+
+    path = mini.path("notebooks/beta.ipynb")
+    nb = json.loads(path.read_text())
+    nb["cells"][-1]["source"] = nb["cells"][-1]["source"].replace("usa-gerd-2020", "no-such-claim") \
+        if isinstance(nb["cells"][-1]["source"], str) else "".join(nb["cells"][-1]["source"]).replace("usa-gerd-2020", "no-such-claim")
+    path.write_text(json.dumps(nb))
+    proc = mini.cli("build", "--no-render")
+    assert proc.returncode == 1
+    assert "claim id 'no-such-claim' is not in register.yml" in proc.stderr
+
+
+def test_register_claim_without_a_record_fails_the_ledger(mini):
+    path = mini.path("claims/register.yml")
+    doc = yaml.safe_load(path.read_text())
+    extra = dict(doc["claims"][1], id="usa-gerd-again")
+    doc["claims"].append(extra)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    proc = mini.cli("build", "--no-render")
+    assert proc.returncode == 1
+    assert "claim usa-gerd-again: run beta/default executed but recorded no value for it" in proc.stderr
+
+
+def test_register_pointing_at_a_missing_run_is_refused_before_anything_runs(mini):
+    path = mini.path("claims/register.yml")
+    doc = yaml.safe_load(path.read_text())
+    doc["claims"][0]["check"] = {"notebook": "alpha", "parameters": "nope"}
+    doc["claims"][1]["check"] = {"notebook": "delta", "parameters": "default"}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    proc = mini.cli("build", "--no-render")
+    assert proc.returncode == 1
+    assert "claim usa-share-2010: notebook 'alpha' has no parameter set 'nope'" in proc.stderr
+    assert "claim usa-gerd-2020: notebook 'delta' is not in project.yml" in proc.stderr
+    assert not mini.path("_build/notebooks").exists()
