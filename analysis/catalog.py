@@ -3,6 +3,11 @@
 ``load(name)`` is the one way notebooks read data. It verifies the file's sha256 against the
 catalog, validates it against its Table Schema and returns a DataFrame typed by that schema. Every
 load is logged so the build knows which run read which file.
+
+This module also owns the catalog's outputs for the report: ``credit(entry)`` (the one-line
+"Data: ..." caption credit) and ``bibtex(catalog)`` / ``bibliography_keys(catalog)`` (one BibTeX
+entry per source, ``report/references.bib``). Comparing, accepting and refreshing data files lives
+in ``analysis.datadiff`` and ``analysis.refresh``.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +28,41 @@ ALLOWED_ENV = "CLAIMCHECK_ALLOWED_DATASETS"
 RUN_ENV = "CLAIMCHECK_RUN"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9_]*$")
 REQUIRED_KEYS = ("name", "path", "title", "sources", "licenses", "hash", "bytes", "schema", "obtained", "confidence")
+OBTAINED_METHODS = ("transcribed", "downloaded")
+CONFIDENCE_LEVELS = ("high", "medium", "low")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SHA256_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+ACCEPT_COMMAND = "python -m analysis data accept"
 
 loaded: list[dict] = []  # loads made in this process (interactive sessions)
+
+
+def dump_descriptor(descriptor: dict) -> str:
+    """The text of datapackage.json: indent 2, UTF-8 kept as is, trailing newline (stable diffs)."""
+    return json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    Readers see the old content or the new one, never a partial file; on error the old file stays.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @dataclass
@@ -42,35 +81,48 @@ class Catalog:
             raise CatalogError(f"{layout.relative(path)} does not exist", hint="restore it from git")
         try:
             descriptor = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise CatalogError(
+                f"{layout.relative(path)} is not UTF-8 text (byte {exc.start}: {exc.reason})",
+                hint="save the file as UTF-8 (git diff data/datapackage.json shows what changed)",
+            ) from exc
         except json.JSONDecodeError as exc:
             raise CatalogError(
                 f"{layout.relative(path)} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                 hint="fix the JSON syntax (git diff data/datapackage.json shows what changed)",
             ) from exc
+        if not isinstance(descriptor, dict):
+            raise CatalogError(f"{layout.relative(path)}: expected a JSON object with a 'resources' list")
         catalog = cls(layout, descriptor)
         catalog.check_structure()
         return catalog
 
     @property
     def resources(self) -> dict[str, dict]:
+        """Resource descriptors by dataset name, in catalog order."""
         return {r["name"]: r for r in self.descriptor.get("resources", [])}
 
     def check_structure(self) -> None:
-        """Names unique and well formed, paths following the address scheme, required keys present."""
+        """Names unique and well formed, paths following the address scheme, required keys present.
+
+        Also checks what docs/conventions.md requires of provenance: every source has a locator,
+        ``obtained.method`` is transcribed/downloaded, ``obtained.accessed`` is an ISO date,
+        ``confidence`` starts with high/medium/low, and an optional ``refresh`` names an http(s) CSV.
+        """
         rel = self.layout.relative(self.layout.datapackage)
         resources = self.descriptor.get("resources")
         if not isinstance(resources, list) or not resources:
             raise CatalogError(f"{rel}: expected a non-empty 'resources' list")
         seen = set()
         for i, res in enumerate(resources):
-            where = f"{rel}: resource #{i + 1} ({res.get('name', 'unnamed')})"
             if not isinstance(res, dict):
-                raise CatalogError(f"{where}: expected an object")
+                raise CatalogError(f"{rel}: resource #{i + 1}: expected an object, found {type(res).__name__}")
+            where = f"{rel}: resource #{i + 1} ({res.get('name', 'unnamed')})"
             missing = [k for k in REQUIRED_KEYS if k not in res]
             if missing:
                 raise CatalogError(f"{where}: missing {', '.join(missing)}", hint="see docs/conventions.md")
             name = res["name"]
-            if not NAME_PATTERN.match(name):
+            if not isinstance(name, str) or not NAME_PATTERN.match(name):
                 raise CatalogError(f"{where}: name must look like '<source-id>.<table>' (lower case)")
             if name in seen:
                 raise CatalogError(f"{where}: duplicate resource name {name!r}")
@@ -78,12 +130,38 @@ class Catalog:
             expected = self.layout.dataset_file(name).relative_to(self.layout.data_dir).as_posix()
             if res["path"] != expected:
                 raise CatalogError(f"{where}: path {res['path']!r} should be {expected!r} (address scheme)")
-            if not str(res["hash"]).startswith("sha256:"):
-                raise CatalogError(f"{where}: hash must be 'sha256:<hex>'")
-            if not res["sources"] or not all(s.get("locator") for s in res["sources"]):
+            if not SHA256_HASH.match(str(res["hash"])):
+                raise CatalogError(f"{where}: hash must be 'sha256:<64 lower-case hex digits>', found {res['hash']!r}",
+                                   hint=f"record it with `{ACCEPT_COMMAND} {name}`")
+            if not isinstance(res["bytes"], int) or isinstance(res["bytes"], bool) or res["bytes"] < 0:
+                raise CatalogError(f"{where}: bytes must be a non-negative integer, found {res['bytes']!r}",
+                                   hint=f"record it with `{ACCEPT_COMMAND} {name}`")
+            sources = res["sources"]
+            if not isinstance(sources, list) or not sources or not all(isinstance(s, dict) and s.get("locator") for s in sources):
                 raise CatalogError(f"{where}: every source needs a locator (table, figure, page or section)")
+            if not all(s.get("title") for s in sources):
+                raise CatalogError(f"{where}: every source needs a title")
+            obtained = res["obtained"]
+            if not isinstance(obtained, dict) or obtained.get("method") not in OBTAINED_METHODS:
+                method = obtained.get("method") if isinstance(obtained, dict) else obtained
+                raise CatalogError(f"{where}: obtained.method must be one of {', '.join(OBTAINED_METHODS)}, found {method!r}")
+            if not ISO_DATE.match(str(obtained.get("accessed", ""))):
+                raise CatalogError(f"{where}: obtained.accessed must be an ISO date YYYY-MM-DD, found {obtained.get('accessed')!r}")
+            confidence = res["confidence"]
+            if not isinstance(confidence, str) or confidence.split(":", 1)[0].strip() not in CONFIDENCE_LEVELS:
+                raise CatalogError(f"{where}: confidence must start with high, medium or low, then the reason; found {confidence!r}")
+            schema = res["schema"]
+            if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list) or not schema["fields"]:
+                raise CatalogError(f"{where}: schema must have a non-empty 'fields' list")
+            names = [f.get("name") for f in schema["fields"] if isinstance(f, dict)]
+            missing_key = [k for k in primary_key(res) if k not in names]
+            if missing_key:
+                raise CatalogError(f"{where}: primaryKey names {', '.join(missing_key)}, which the schema's fields do not define")
+            if "refresh" in res:
+                check_refresh_spec(res["refresh"], where)
 
     def entry(self, name: str) -> dict:
+        """The resource descriptor of dataset ``name``; CatalogError naming the catalog if unknown."""
         try:
             return self.resources[name]
         except KeyError:
@@ -93,7 +171,12 @@ class Catalog:
             ) from None
 
     def path(self, name: str) -> Path:
+        """The data file of dataset ``name``."""
         return self.layout.data_dir / self.entry(name)["path"]
+
+    def save(self) -> None:
+        """Write the descriptor back to data/datapackage.json atomically, formatting kept stable."""
+        atomic_write_bytes(self.layout.datapackage, dump_descriptor(self.descriptor).encode("utf-8"))
 
     def verify_checksum(self, name: str) -> str:
         """Return the file's sha256, or raise DataIntegrityError if it differs from the catalog."""
@@ -112,34 +195,70 @@ class Catalog:
                 f"    expected sha256 {expected}\n    actual   sha256 {actual}",
                 hint=(
                     f"if the edit is deliberate, review it with `python -m analysis data diff {name}` and "
-                    f"accept it with `python -m analysis data accept {name}`; otherwise `git checkout -- {rel}`"
+                    f"accept it with `{ACCEPT_COMMAND} {name}`; otherwise `git checkout -- {rel}`"
                 ),
             )
         return actual
 
-    def validate(self, name: str) -> None:
-        """Validate a data file against its Table Schema with Frictionless; raise SchemaError on the first problems."""
+    def schema_problems(self, name: str, path: Path | None = None, *, limit: int = 20) -> list[str]:
+        """Frictionless validation of a file against dataset ``name``'s Table Schema; one line per problem.
+
+        ``path`` defaults to the dataset's own file; pass another file (a staged download, an old
+        version) to check it against the same schema. The checksum is not part of this check.
+        """
         from frictionless import Resource, system
 
-        entry = {k: v for k, v in self.entry(name).items() if k not in {"hash", "bytes"}}
+        entry = {k: v for k, v in self.entry(name).items() if k not in {"hash", "bytes", "refresh"}}
+        basepath = self.layout.data_dir
+        if path is not None:
+            path = Path(path).resolve()
+            basepath = path.parent
+            entry["path"] = path.name
+        if not (basepath / entry["path"]).is_file():
+            return [f"file {self.layout.relative(basepath / entry['path'])} does not exist"]
         with system.use_context(trusted=False):
-            report = Resource(entry, basepath=str(self.layout.data_dir)).validate()
+            report = Resource(entry, basepath=str(basepath)).validate(limit_errors=limit)
         if report.valid:
-            return
-        rel = self.layout.relative(self.path(name))
+            return []
+        key = primary_key(entry)
         lines = []
         for task in report.tasks:
-            for err in task.errors[:5]:
-                lines.append(describe_frictionless_error(err))
-        for err in report.errors[:5]:
+            for err in task.errors[:limit]:
+                lines.append(describe_frictionless_error(err, key, task.labels if hasattr(task, "labels") else None))
+        for err in report.errors[:limit]:
             lines.append(getattr(err, "message", str(err)))
+        return lines
+
+    def validate(self, name: str, path: Path | None = None) -> None:
+        """Validate a data file against its Table Schema with Frictionless; raise SchemaError on the first problems."""
+        lines = self.schema_problems(name, path)
+        if not lines:
+            return
+        rel = self.layout.relative(path if path is not None else self.path(name))
         raise SchemaError(
             f"{rel} (dataset {name}) does not match its schema in data/datapackage.json:\n    " + "\n    ".join(lines),
             hint="fix the file (or the schema, if the data's structure changed deliberately) and accept it",
         )
 
 
-def describe_frictionless_error(err) -> str:
+def primary_key(entry: dict) -> list[str]:
+    """The schema's primary key as a list of field names (empty if none)."""
+    key = entry.get("schema", {}).get("primaryKey") or []
+    return [key] if isinstance(key, str) else list(key)
+
+
+def check_refresh_spec(spec, where: str) -> None:
+    """A resource's ``refresh`` property must be {"url": "http(s)://...", "format": "csv"}."""
+    if not isinstance(spec, dict):
+        raise CatalogError(f"{where}: refresh must be an object {{\"url\": ..., \"format\": \"csv\"}}, found {spec!r}")
+    url = spec.get("url")
+    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
+        raise CatalogError(f"{where}: refresh.url must be an http:// or https:// address, found {url!r}")
+    if spec.get("format", "csv") != "csv":
+        raise CatalogError(f"{where}: refresh.format must be 'csv' (the only format refresh can check), found {spec.get('format')!r}")
+
+
+def describe_frictionless_error(err, key: list[str] | None = None, labels: list[str] | None = None) -> str:
     """One line naming the row, field and value of a Frictionless validation error."""
     parts = []
     row = getattr(err, "row_number", None)
@@ -154,15 +273,51 @@ def describe_frictionless_error(err) -> str:
     label = getattr(err, "label", None)
     if label and not row:
         parts.append(f"column {label!r}")
+    if err.type == "primary-key" and key:
+        cells = getattr(err, "cells", None) or []
+        if labels and len(cells) >= len(labels):
+            values = [cells[labels.index(k)] if k in labels else "?" for k in key]
+            parts.append(f"duplicate primary key ({', '.join(key)}) = ({', '.join(values)})")
+        else:
+            parts.append(f"duplicate primary key ({', '.join(key)})")
     where = ", ".join(parts)
     return f"{err.type}: {where}: {err.note}" if where else f"{err.type}: {err.message}"
 
 
-PANDAS_TYPES = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "string", "year": "Int64"}
+PANDAS_TYPES = {"integer": "Int64", "number": "float64", "boolean": "string", "string": "string", "year": "Int64"}
+
+
+def accepted_store_path(layout: Layout, sha256: str) -> Path:
+    """Content-addressed copy of an accepted data file: ``_build/.state/accepted/<sha256>.csv``."""
+    return layout.state_dir / "accepted" / f"{sha256}.csv"
+
+
+def remember_accepted(layout: Layout, path: Path, sha256: str) -> None:
+    """Keep a copy of an accepted file's bytes, so a later diff can compare against it."""
+    target = accepted_store_path(layout, sha256)
+    if target.exists():
+        return
+    try:
+        data = Path(path).read_bytes()
+        if file_sha256_bytes(data) == sha256:
+            atomic_write_bytes(target, data)
+    except OSError:
+        pass  # the store is a convenience: a read-only or full _build/ must not stop a load
+
+
+def file_sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def load(name: str, *, layout: Layout | None = None):
     """Load dataset ``name`` as a pandas DataFrame typed by its schema, after checksum and schema checks.
+
+    Types: integer/year -> Int64, number -> float64, string -> string, boolean -> boolean,
+    date/datetime -> datetime64; other types (yearmonth, ...) stay strings. ``frame.attrs`` holds
+    the dataset name, its sha256 and its caption credit.
 
     Raises DataIntegrityError (changed or missing file), SchemaError (file does not match its schema),
     UndeclaredDatasetError (the running notebook may not read this dataset) or CatalogError.
@@ -179,15 +334,22 @@ def load(name: str, *, layout: Layout | None = None):
     catalog = Catalog.load(layout)
     sha = catalog.verify_checksum(name)
     catalog.validate(name)
+    path = catalog.path(name)
+    remember_accepted(catalog.layout, path, sha)
     fields = catalog.entry(name)["schema"]["fields"]
     dtypes = {f["name"]: PANDAS_TYPES.get(f.get("type", "string"), "string") for f in fields}
     dates = [f["name"] for f in fields if f.get("type") in {"date", "datetime"}]
     for col in dates:
         dtypes[col] = "string"
-    path = catalog.path(name)
-    frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""], encoding="utf-8")
     for col in dates:
         frame[col] = pd.to_datetime(frame[col])
+    for f in fields:
+        if f.get("type") == "boolean":
+            true = set(f.get("trueValues", ["true", "True", "TRUE", "1"]))
+            false = set(f.get("falseValues", ["false", "False", "FALSE", "0"]))
+            frame[f["name"]] = frame[f["name"]].map(
+                lambda v: True if v in true else False if v in false else pd.NA).astype("boolean")
     frame.attrs.update({"dataset": name, "sha256": sha, "credit": credit(catalog.entry(name))})
     record = {"dataset": name, "path": catalog.layout.relative(path), "sha256": sha}
     loaded.append(record)
@@ -207,3 +369,121 @@ def credit(entry: dict) -> str:
         body = ", ".join(b for b in (source.get("title", ""), source.get("locator", "")) if b)
         parts.append(f"{head}, {body}" if head else body)
     return "Data: " + "; ".join(parts) + "."
+
+
+# Bibliography ------------------------------------------------------------------------------------
+
+BIB_HEADER = (
+    "% Generated from data/datapackage.json by `python -m analysis data bib`. Do not edit by hand:\n"
+    "% change the catalog's sources, then re-generate. One entry per source; key = <source-id>.\n"
+)
+REPORT_SOURCE_IDS = re.compile(r"^(crs-r\d|rand-rr-|gao-\d|nsf-nsb-)")  # numbered report series
+_BIB_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
+                "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def source_id(dataset: str) -> str:
+    """The ``<source-id>`` part of a dataset address (before the dot)."""
+    return dataset.partition(".")[0]
+
+
+def bibliography_keys(catalog: Catalog) -> dict[str, str]:
+    """Citation key of every dataset: ``{dataset: key}``; cite it in the report as ``[@key]``."""
+    return {name: source_id(name) for name in sorted(catalog.resources)}
+
+
+def bib_escape(text: str) -> str:
+    """Escape BibTeX/LaTeX special characters in a field value."""
+    return "".join(_BIB_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def bib_authors(author) -> str:
+    """'A, B and C' or a list -> 'A and B and C' (BibTeX name list)."""
+    names = author if isinstance(author, list) else re.split(r"[,;]\s*|\s+and\s+", str(author))
+    return " and ".join(bib_escape(n.strip()) for n in names if n.strip())
+
+
+def bib_entry_type(key: str, source: dict) -> str:
+    """@article for a journal article, @techreport for a numbered report, else @misc.
+
+    An explicit ``type`` in the source ('article', 'report'/'techreport', 'misc', ...) wins; otherwise
+    a ``journal`` makes an article, and a ``number`` or a report-series source id a techreport.
+    """
+    explicit = str(source.get("type", "")).lower()
+    if explicit:
+        return {"report": "techreport"}.get(explicit, explicit)
+    if source.get("journal"):
+        return "article"
+    if source.get("number") or REPORT_SOURCE_IDS.match(key):
+        return "techreport"
+    return "misc"
+
+
+def bibtex(catalog: Catalog) -> str:
+    """BibTeX text with one entry per distinct source id, sorted by key; deterministic.
+
+    Fields: title, author (the source's authors, or its publisher as a corporate author),
+    publisher/institution/journal, year, url, urldate (latest obtained.accessed) and note (the
+    locators of every table read from this source; where the source has no URL, the copy it was
+    seen in). When the tables of one source id carry different titles (chapter vs. table), the
+    most common title is used, ties going to the shortest.
+    """
+    by_key: dict[str, list[dict]] = {}
+    for name, entry in sorted(catalog.resources.items()):
+        by_key.setdefault(source_id(name), []).append(entry)
+    out = [BIB_HEADER]
+    for key in sorted(by_key):
+        entries = by_key[key]
+        firsts = [e["sources"][0] for e in entries]
+        titles = [s["title"] for s in firsts]
+        title = min(titles, key=lambda t: (-titles.count(t), len(t), t))
+        source = next(s for s in firsts if s["title"] == title)
+        kind = bib_entry_type(key, source)
+        fields: list[tuple[str, str]] = [("title", "{" + bib_escape(title) + "}")]
+        publisher = str(source.get("publisher", "")).strip()
+        if source.get("author"):
+            fields.append(("author", bib_authors(source["author"])))
+        elif publisher:
+            fields.append(("author", "{" + bib_escape(publisher) + "}"))
+        if publisher:
+            if kind == "techreport":
+                fields.append(("institution", bib_escape(publisher)))
+            elif kind == "article":
+                fields.append(("journal", bib_escape(source.get("journal") or publisher)))
+            else:
+                fields.append(("publisher", bib_escape(publisher)))
+        if source.get("number"):
+            fields.append(("number", bib_escape(source["number"])))
+        if source.get("year"):
+            fields.append(("year", bib_escape(source["year"])))
+        url = next((s["path"] for s in firsts if s["title"] == title and s.get("path")), None)
+        url = url or next((s["path"] for s in firsts if s.get("path")), None)
+        if url:
+            fields.append(("url", str(url).replace("{", "%7B").replace("}", "%7D")))
+        accessed = sorted({e["obtained"].get("accessed") for e in entries if e["obtained"].get("accessed")})
+        if accessed:
+            fields.append(("urldate", accessed[-1]))
+        notes = []
+        for s in firsts:
+            if s.get("locator") and s["locator"] not in notes:
+                notes.append(s["locator"])
+        if not url:
+            for e in entries:
+                for seen in e["obtained"].get("seen_in") or []:
+                    text = f"seen in {seen.get('title', '')} ({seen['path']})" if seen.get("path") else ""
+                    if text and text not in notes:
+                        notes.append(text)
+        fields.append(("note", bib_escape("; ".join(notes))))
+        body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
+        out.append(f"@{kind}{{{key},\n{body}\n}}\n")
+    return "\n".join(out)
+
+
+def write_bibliography(catalog: Catalog, path: Path | None = None) -> tuple[Path, bool]:
+    """Write ``bibtex(catalog)`` to ``report/references.bib`` (atomically); return (path, changed)."""
+    path = Path(path) if path else catalog.layout.report_dir / "references.bib"
+    text = bibtex(catalog)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return path, False
+    atomic_write_bytes(path, text.encode("utf-8"))
+    return path, True
