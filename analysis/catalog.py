@@ -281,7 +281,7 @@ def describe_frictionless_error(err, key: list[str] | None = None, labels: list[
         else:
             parts.append(f"duplicate primary key ({', '.join(key)})")
     where = ", ".join(parts)
-    return f"{err.type}: {where}: {err.note}" if where else f"{err.type}: {err.message}"
+    return f"{err.type}: {where}: {err.note or err.message}" if where else f"{err.type}: {err.message}"
 
 
 PANDAS_TYPES = {"integer": "Int64", "number": "float64", "boolean": "string", "string": "string", "year": "Int64"}
