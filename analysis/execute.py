@@ -39,6 +39,9 @@ class Outcome:
 def _execute_in_worker(job: dict) -> dict:
     """Run one notebook (in a worker process). Returns timings or a description of the failure."""
     os.environ.update(job["env"])
+    # The kernel inherits this process's stderr: keep its chatter in a per-run log, not on the terminal.
+    log_fd = os.open(job["kernel_log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log_fd, 2)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [job["root"], os.environ.get("PYTHONPATH")]))
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -87,6 +90,7 @@ class Executor:
             "root": str(self.layout.root),
             "source": str(self.layout.notebook_source(run.notebook)),
             "partial": str(partial),
+            "kernel_log": str(out.with_name(f"{out.stem}.log")),
             "parameters": run.parameters,
             "env": {
                 ROOT_ENV: str(self.layout.root),
