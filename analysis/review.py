@@ -1,0 +1,502 @@
+"""Figures of a build, their review packets and their peer-review records.
+
+Identity: a figure or table is addressed ``<notebook>/<parameter-set>#<label>`` (docs/conventions.md);
+the label is the ``#| label: fig-...`` (or ``tbl-...``) option at the top of the code cell that draws it.
+
+Checksum: the sha256 of the cell's image/png output bytes (base64-decoded; several images are hashed
+in order). A table (``tbl-``) is hashed on its text/markdown output, else text/html, else text/plain.
+
+Review packets (written by the build): ``_build/review/<notebook>/<set>/<label>/`` holds everything a
+reviewer needs without running anything: ``figure.png`` (or ``table.md``/``table.html``), ``data.csv``
+(the rows the figure plots, from ``analysis.figures.record``), ``cell.py`` (the cell that draws it),
+``parameters.json``, ``inputs.json`` (dataset, path, sha256), ``provenance.json`` and ``README.md``.
+``_build/review/index.json`` lists every figure the last build produced.
+
+Review records (committed): one YAML file per review, at
+``reviews/<notebook>/<set>/<label>/<YYYYMMDDTHHMMSSZ>-<reviewer>.yml`` with the keys ``figure``,
+``reviewer``, ``date``, ``decision`` (``approved`` or ``changes-requested``), ``comment`` and
+``figure_sha256`` (the figure's checksum when it was reviewed). One file per record means two
+reviewers never edit the same file. The latest record decides the status:
+
+* ``approved`` / ``changes requested``: the latest decision, for the figure as it is now;
+* ``needs review again``: the figure's checksum changed since the latest review;
+* ``not reviewed``: no record.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from .cache import canonical_json, write_if_changed
+from .errors import ReviewError
+from .paths import Layout
+
+APPROVED, CHANGES_REQUESTED = "approved", "changes-requested"
+DECISIONS = (APPROVED, CHANGES_REQUESTED)
+STATUS_APPROVED = "approved"
+STATUS_CHANGES = "changes requested"
+STATUS_AGAIN = "needs review again"
+STATUS_NONE = "not reviewed"
+STATUSES = (STATUS_APPROVED, STATUS_CHANGES, STATUS_AGAIN, STATUS_NONE)
+RECORD_KEYS = ("figure", "reviewer", "date", "decision", "comment", "figure_sha256")
+
+FIGURE_ID = re.compile(r"^(?P<notebook>[A-Za-z0-9_.-]+)/(?P<set>[A-Za-z0-9_.-]+)#(?P<label>(?:fig|tbl)-[A-Za-z0-9_-]+)$")
+RECORD_MIMES = ("application/vnd.claimcheck.figure+json", "application/vnd.claimcheck.claim+json")
+TABLE_MIMES = ("text/markdown", "text/html", "text/plain")
+
+
+# --- notebook cells ----------------------------------------------------------------------------------
+def cell_source(cell: dict) -> str:
+    """A notebook cell's source as one string."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def cell_options(source: str) -> dict:
+    """The Quarto cell options (``#| key: value`` lines at the top of a code cell) as a mapping."""
+    lines = []
+    for line in source.splitlines():
+        if not line.startswith("#|"):
+            break
+        lines.append(line[2:].removeprefix(" "))
+    if not lines:
+        return {}
+    try:
+        parsed = yaml.safe_load("\n".join(lines))
+        if isinstance(parsed, dict):
+            return parsed
+    except yaml.YAMLError:
+        pass
+    options = {}
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if sep:
+            options[key.strip()] = value.strip()
+    return options
+
+
+def cell_labels(notebook_json: dict) -> dict[str, dict]:
+    """Labelled code cells of a notebook: label -> {"index", "options", "source", "outputs"}."""
+    found = {}
+    for index, cell in enumerate(notebook_json.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell_source(cell)
+        options = cell_options(source)
+        label = options.get("label")
+        if isinstance(label, str) and label:
+            found[label] = {"index": index, "options": options, "source": source, "outputs": cell.get("outputs", [])}
+    return found
+
+
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def output_checksum(label: str, outputs: list[dict]) -> tuple[str | None, bytes | None, tuple[str, str] | None]:
+    """(sha256, png bytes, (mime, table text)) of a labelled cell's outputs; sha256 is None without output."""
+    datas = [o.get("data", {}) for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
+    datas = [d for d in datas if not any(m in d for m in RECORD_MIMES)]
+    if label.startswith("fig-"):
+        images = [base64.b64decode(_text(d["image/png"])) for d in datas if "image/png" in d]
+        if images:
+            png = b"".join(images)
+            return hashlib.sha256(png).hexdigest(), images[0], None
+        svgs = [_text(d["image/svg+xml"]) for d in datas if "image/svg+xml" in d]
+        if svgs:
+            text = "".join(svgs)
+            return hashlib.sha256(text.encode()).hexdigest(), None, ("image/svg+xml", text)
+        return None, None, None
+    for mime in TABLE_MIMES:
+        parts = [_text(d[mime]) for d in datas if mime in d]
+        if parts:
+            text = "".join(parts)
+            return hashlib.sha256(text.encode()).hexdigest(), None, (mime, text)
+    return None, None, None
+
+
+# --- the figures of a build ------------------------------------------------------------------------
+@dataclass
+class Figure:
+    """One labelled figure or table cell of one executed notebook run."""
+
+    id: str
+    run: str
+    label: str
+    kind: str  # "figure" or "table"
+    caption: str | None
+    cell_index: int
+    source: str
+    sha256: str | None
+    png: bytes | None = None
+    text: tuple[str, str] | None = None  # (mime, text) for tables and SVG figures
+    record: dict | None = None  # the rows it plots, from analysis.figures.record
+    run_record: dict = field(default_factory=dict)
+
+    @property
+    def notebook(self) -> str:
+        return self.run.split("/")[0]
+
+    @property
+    def parameter_set(self) -> str:
+        return self.run.split("/")[1]
+
+    def datasets(self) -> list[str]:
+        """Datasets the figure's data come from: its figure record's, else every input of its run."""
+        if self.record and self.record.get("datasets"):
+            return list(self.record["datasets"])
+        return [i["dataset"] for i in self.run_record.get("inputs", [])]
+
+
+def figures_of_run(layout: Layout, address: str, run_record: dict | None = None) -> list[Figure]:
+    """Every ``fig-``/``tbl-`` labelled cell of run ``address``'s executed notebook, in cell order."""
+    from .figures import recorded_in
+
+    path = layout.executed_notebook(address)
+    if not path.is_file():
+        return []
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    records = recorded_in(nb)
+    out = []
+    for label, cell in cell_labels(nb).items():
+        if not (label.startswith("fig-") or label.startswith("tbl-")):
+            continue
+        kind = "figure" if label.startswith("fig-") else "table"
+        caption = cell["options"].get("fig-cap" if kind == "figure" else "tbl-cap")
+        sha, png, text = output_checksum(label, cell["outputs"])
+        out.append(Figure(
+            id=f"{address}#{label}", run=address, label=label, kind=kind,
+            caption=str(caption) if caption else None, cell_index=cell["index"], source=cell["source"],
+            sha256=sha, png=png, text=text, record=records.get(label), run_record=run_record or {},
+        ))
+    return sorted(out, key=lambda f: f.cell_index)
+
+
+def inventory(layout: Layout, manifest_runs: dict[str, dict]) -> list[Figure]:
+    """All figures and tables of the build's runs (run order, then cell order)."""
+    figures = []
+    for address in sorted(manifest_runs):
+        figures += figures_of_run(layout, address, manifest_runs[address])
+    return figures
+
+
+def parse_figure_id(figure_id: str) -> tuple[str, str, str]:
+    """Split ``<notebook>/<set>#<label>`` into its parts; ReviewError if it does not have that form."""
+    match = FIGURE_ID.match(figure_id.strip())
+    if not match:
+        raise ReviewError(
+            f"{figure_id!r} is not a figure id",
+            hint="a figure id looks like <notebook>/<parameter-set>#fig-<label> (or #tbl-<label>), "
+                 "e.g. alpha/default#fig-shares; `python -m analysis review list` shows them all",
+        )
+    return match["notebook"], match["set"], match["label"]
+
+
+# --- review records --------------------------------------------------------------------------------
+@dataclass
+class ReviewStatus:
+    """A figure's review status and the record it rests on (None when not reviewed)."""
+
+    state: str
+    latest: dict | None = None
+    records: list[dict] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line: the status, and who reviewed what when."""
+        if self.latest is None:
+            return self.state
+        who = f"{self.latest['reviewer']} on {str(self.latest['date'])[:10]}"
+        if self.state == STATUS_AGAIN:
+            return (f"{self.state} (last review: {decision_text(self.latest['decision'])} by {who}, "
+                    f"of figure sha256 {str(self.latest['figure_sha256'])[:12]})")
+        return f"{self.state} by {who}"
+
+
+def decision_text(decision: str) -> str:
+    return STATUS_CHANGES if decision == CHANGES_REQUESTED else decision
+
+
+def status_of(sha256: str | None, records: list[dict]) -> ReviewStatus:
+    """The review status of a figure whose current checksum is ``sha256``, given its records (any order)."""
+    if not records:
+        return ReviewStatus(STATUS_NONE)
+    ordered = sorted(records, key=lambda r: (str(r["date"]), r.get("_file", "")))
+    latest = ordered[-1]
+    if sha256 is None or latest["figure_sha256"] != sha256:
+        return ReviewStatus(STATUS_AGAIN, latest, ordered)
+    state = STATUS_APPROVED if latest["decision"] == APPROVED else STATUS_CHANGES
+    return ReviewStatus(state, latest, ordered)
+
+
+def record_dir(layout: Layout, figure_id: str) -> Path:
+    notebook, set_name, label = parse_figure_id(figure_id)
+    return layout.reviews_dir / notebook / set_name / label
+
+
+def load_reviews(layout: Layout) -> dict[str, list[dict]]:
+    """Every committed review record, by figure id. ReviewError names a malformed file."""
+    out: dict[str, list[dict]] = {}
+    if not layout.reviews_dir.is_dir():
+        return out
+    for path in sorted(layout.reviews_dir.rglob("*.yml")):
+        rel = layout.relative(path)
+        try:
+            record = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ReviewError(f"{rel} is not valid YAML: {exc}", hint="fix or remove the file; records are written by `review add`") from exc
+        if not isinstance(record, dict):
+            raise ReviewError(f"{rel}: expected a mapping with keys {', '.join(RECORD_KEYS)}")
+        missing = [k for k in RECORD_KEYS if k not in record]
+        if missing:
+            raise ReviewError(f"{rel}: missing {', '.join(missing)}", hint="records are written by `python -m analysis review add`")
+        if record["decision"] not in DECISIONS:
+            raise ReviewError(f"{rel}: decision {record['decision']!r} is not one of {', '.join(DECISIONS)}")
+        expected_dir = record_dir(layout, str(record["figure"]))
+        if path.parent != expected_dir:
+            raise ReviewError(
+                f"{rel}: records figure {record['figure']} but lies outside {layout.relative(expected_dir)}/",
+                hint="move the file to the folder of the figure it reviews",
+            )
+        record = {**record, "date": str(record["date"]), "_file": rel}
+        out.setdefault(str(record["figure"]), []).append(record)
+    return out
+
+
+def statuses(layout: Layout, figures: dict[str, str | None], reviews: dict[str, list[dict]] | None = None) -> dict[str, ReviewStatus]:
+    """Review status of every figure in ``figures`` (id -> current sha256)."""
+    reviews = load_reviews(layout) if reviews is None else reviews
+    return {fid: status_of(sha, reviews.get(fid, [])) for fid, sha in figures.items()}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "reviewer"
+
+
+def close_matches(figure_id: str, known: list[str]) -> list[str]:
+    """Figure ids that look like ``figure_id`` (same label, same run, or similar spelling)."""
+    label = figure_id.partition("#")[2]
+    run = figure_id.partition("#")[0]
+    similar = difflib.get_close_matches(figure_id, known, n=5, cutoff=0.6)
+    same = [k for k in known if (label and k.endswith("#" + label)) or (run and k.startswith(run + "#"))]
+    return list(dict.fromkeys(similar + same))[:8]
+
+
+def add_review(layout: Layout, figure_id: str, *, reviewer: str, decision: str, comment: str = "",
+               when: datetime | None = None) -> Path:
+    """Write one review record for a figure of the last build; return its path.
+
+    Refuses (ReviewError, nothing written) a figure id the last build did not produce, an unknown
+    decision, an empty reviewer name, or a "changes-requested" decision without a comment.
+    """
+    decision = decision.strip().lower().replace(" ", "-").replace("_", "-")
+    if decision not in DECISIONS:
+        raise ReviewError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+    if not reviewer.strip():
+        raise ReviewError("the reviewer's name is empty", hint="pass --reviewer 'Your Name'")
+    if decision == CHANGES_REQUESTED and not comment.strip():
+        raise ReviewError("a changes-requested review needs a comment saying what to change", hint="pass --comment '...'")
+    index = read_index(layout)
+    if index is None:
+        raise ReviewError(
+            f"no figures to review: {layout.relative(index_path(layout))} does not exist (the project was never built)",
+            hint="run `python -m analysis build` first; reviews refer to the figures of the last build",
+        )
+    figure_id = figure_id.strip()
+    parse_figure_id(figure_id)
+    figures = index["figures"]
+    if figure_id not in figures:
+        matches = close_matches(figure_id, sorted(figures))
+        listing = ("; did you mean: " + ", ".join(matches)) if matches else ""
+        raise ReviewError(
+            f"the last build produced no figure {figure_id}{listing}",
+            hint="use an id from `python -m analysis review list` (ids are <notebook>/<parameter-set>#<label>)",
+        )
+    entry = figures[figure_id]
+    if entry.get("sha256") is None:
+        raise ReviewError(f"figure {figure_id} has no output in the last build, so there is nothing to review",
+                          hint="make the notebook cell draw the figure, build, then review")
+    when = when or datetime.now(timezone.utc)
+    stamp = when.astimezone(timezone.utc)
+    record = {
+        "figure": figure_id,
+        "reviewer": reviewer.strip(),
+        "date": stamp.isoformat(timespec="seconds"),
+        "decision": decision,
+        "comment": comment.strip(),
+        "figure_sha256": entry["sha256"],
+        "report_version": index.get("project_version"),
+    }
+    folder = record_dir(layout, figure_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    base = f"{stamp.strftime('%Y%m%dT%H%M%SZ')}-{_slug(reviewer)}"
+    path, n = folder / f"{base}.yml", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{base}-{n}.yml"
+    path.write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+# --- the index and the packets ---------------------------------------------------------------------
+def index_path(layout: Layout) -> Path:
+    return layout.review_packets_dir / "index.json"
+
+
+def read_index(layout: Layout) -> dict | None:
+    """The figure index of the last build (``_build/review/index.json``), or None."""
+    path = index_path(layout)
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def packet_dir(layout: Layout, figure: Figure) -> Path:
+    return layout.review_packets_dir / figure.notebook / figure.parameter_set / figure.label
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    if path.exists() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, catalog, build: dict,
+                  review_status: dict[str, ReviewStatus], in_report: set[str]) -> dict:
+    """Write one review packet per figure and the index; remove packets of figures that are gone."""
+    from .catalog import credit
+
+    root = layout.review_packets_dir
+    entries = {}
+    keep = set()
+    for fig in figures:
+        folder = packet_dir(layout, fig)
+        keep.add(folder)
+        run = fig.run_record
+        inputs = [i for i in run.get("inputs", []) if i["dataset"] in fig.datasets()] or run.get("inputs", [])
+        files = {}
+        if fig.png is not None:
+            _write_bytes(folder / "figure.png", fig.png)
+            files["figure"] = "figure.png"
+        elif fig.text is not None:
+            mime, text = fig.text
+            name = {"text/markdown": "table.md", "text/html": "table.html", "image/svg+xml": "figure.svg"}.get(mime, "table.txt")
+            write_if_changed(folder / name, text)
+            files["figure"] = name
+        if fig.record is not None:
+            write_if_changed(folder / "data.csv", fig.record["csv"])
+            files["data"] = "data.csv"
+        else:
+            (folder / "data.csv").unlink(missing_ok=True)
+        write_if_changed(folder / "cell.py", fig.source.rstrip("\n") + "\n")
+        write_if_changed(folder / "parameters.json", canonical_json({
+            "run": fig.run, "parameter_set": fig.parameter_set, "parameters": run.get("parameters", {})}))
+        write_if_changed(folder / "inputs.json", canonical_json(inputs))
+        status = review_status.get(fig.id, ReviewStatus(STATUS_NONE))
+        provenance = {
+            "figure": fig.id,
+            "kind": fig.kind,
+            "caption": fig.caption,
+            "sha256": fig.sha256,
+            "notebook": run.get("notebook", f"notebooks/{fig.notebook}.ipynb"),
+            "notebook_code_sha256": run.get("notebook_code_sha256"),
+            "cell_index": fig.cell_index,
+            "executed_notebook": (run.get("outputs") or [{}])[0],
+            "parameter_set": fig.parameter_set,
+            "parameters": run.get("parameters", {}),
+            "datasets": fig.datasets(),
+            "inputs": inputs,
+            "run": {k: run.get(k) for k in ("started", "finished", "duration_seconds")},
+            "versions": run.get("versions", {}),
+            "report": build,
+        }
+        write_if_changed(folder / "provenance.json", canonical_json(provenance))
+        credits = [credit(catalog.resources[d]) for d in fig.datasets() if d in catalog.resources]
+        write_if_changed(folder / "README.md", _packet_readme(fig, files, run, inputs, credits, status, build))
+        entries[fig.id] = {
+            "run": fig.run, "label": fig.label, "kind": fig.kind, "caption": fig.caption, "sha256": fig.sha256,
+            "packet": layout.relative(folder), "datasets": fig.datasets(), "has_data": fig.record is not None,
+            "in_report": fig.id in in_report, "status": status.state,
+        }
+    if root.is_dir():  # packets of figures that no longer exist
+        for label_dir in sorted(p for p in root.glob("*/*/*") if p.is_dir()):
+            if label_dir not in keep:
+                shutil.rmtree(label_dir)
+    index = {"project_version": build.get("version"), "build_finished": manifest.get("build_finished"), "figures": entries}
+    write_if_changed(index_path(layout), canonical_json(index))
+    return index
+
+
+def _packet_readme(fig: Figure, files: dict, run: dict, inputs: list[dict], credits: list[str],
+                   status: ReviewStatus, build: dict) -> str:
+    params = run.get("parameters", {})
+    lines = [
+        f"# Review packet: {fig.id}",
+        "",
+        f"{fig.kind.capitalize()} `{fig.label}` of notebook run `{fig.run}` (report version {build.get('version')}).",
+        "",
+        f"Caption: {fig.caption or '(none: add `#| fig-cap:` to the cell)'}",
+        "",
+    ]
+    if files.get("figure", "").endswith((".png", ".svg")):
+        lines += [f"![{fig.label}]({files['figure']})", ""]
+    lines += [
+        "| file | what it is |",
+        "|---|---|",
+        f"| `{files.get('figure', '(no output)')}` | the {fig.kind} as the build drew it (sha256 `{fig.sha256}`) |",
+        f"| `data.csv` | {'the rows it plots' if 'data' in files else 'missing: the notebook does not call analysis.figures.record(' + repr(fig.label) + ', data)'} |",
+        f"| `cell.py` | the notebook cell that draws it (cell {fig.cell_index} of `{run.get('notebook')}`) |",
+        "| `parameters.json` | the parameter set of the run |",
+        "| `inputs.json` | the data files the run read, with sha256 |",
+        "| `provenance.json` | checksums, run times and package versions |",
+        "",
+        "Parameters: " + (", ".join(f"`{k} = {v!r}`" for k, v in params.items()) or "none"),
+        "",
+        "Inputs:",
+        "",
+        *[f"- `{i['dataset']}`: `{i['path']}` (sha256 `{i['sha256'][:12]}`)" for i in inputs],
+        "",
+        *[f"{c}" for c in credits],
+        "",
+        f"Review status when this packet was written: **{status.describe()}**.",
+        "",
+        "To record a review:",
+        "",
+        "```",
+        f"python -m analysis review add '{fig.id}' --reviewer 'Your Name' --decision approved --comment '...'",
+        f"python -m analysis review add '{fig.id}' --reviewer 'Your Name' --decision changes-requested --comment 'what to change'",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def status_lines(layout: Layout) -> list[str]:
+    """Lines for ``status``: review counts for the last build's figures, then every figure needing review again."""
+    index = read_index(layout)
+    if index is None:
+        return ["figures: none built yet"]
+    reviews = load_reviews(layout)
+    states = {fid: status_of(e.get("sha256"), reviews.get(fid, [])) for fid, e in index["figures"].items()}
+    counts = {s: sum(1 for x in states.values() if x.state == s) for s in STATUSES}
+    lines = [f"figures: {len(states)} ("
+             + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + (")" if states else "none)")]
+    again = [fid for fid, s in states.items() if s.state == STATUS_AGAIN]
+    if again:
+        lines.append(f"needs review again ({len(again)}): the figure changed since its last review")
+        for fid in again:
+            lines.append(f"  {fid}: {states[fid].describe()}; now sha256 {str(index['figures'][fid]['sha256'])[:12]}")
+    changes = [fid for fid, s in states.items() if s.state == STATUS_CHANGES]
+    for fid in changes:
+        lines.append(f"changes requested  {fid}: {states[fid].latest.get('comment', '')}")
+    return lines
