@@ -27,6 +27,7 @@ def find_quarto() -> Path | None:
 
 
 def require_quarto() -> Path:
+    """The quarto executable; QuartoMissing (one sentence, with how to install it) if there is none."""
     quarto = find_quarto()
     if quarto is None:
         where = f"$QUARTO ({os.environ['QUARTO']}) is not an executable file" if os.environ.get("QUARTO") else "quarto is not on PATH"
@@ -34,18 +35,63 @@ def require_quarto() -> Path:
     return quarto
 
 
-def render(layout: Layout, *, formats=("html", "typst"), echo=print) -> list[Path]:
-    """Render the report in each format; raise QuartoMissing or QuartoFailed (earlier outputs are kept)."""
+EXTENSIONS = {"html": "html", "typst": "pdf"}
+
+
+def output_stem(layout: Layout) -> str:
+    """The rendered files' name without extension, as the generated ``_metadata.yml`` sets it."""
+    import yaml
+
+    from .report import output_stem as default_stem
+
+    meta_path = layout.generated_report_dir / "_metadata.yml"
+    if meta_path.is_file():
+        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
+        if meta.get("output-file"):
+            return str(meta["output-file"])
+    from . import __version__
+
+    return default_stem(__version__)
+
+
+def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=print) -> list[Path]:
+    """Render the report in each format; return the output files (their names carry the version).
+
+    The static checks run first (ReportSourceError lists every problem). Raises QuartoMissing when
+    Quarto is not found and QuartoFailed when a render fails; the executed notebooks, ledger, report
+    sources and outputs of earlier formats are kept.
+    """
+    from .checks import check_report
+    from .errors import ReportSourceError
+
     quarto = require_quarto()
+    checked = check_report(layout)
+    if checked.problems:
+        raise ReportSourceError(
+            f"the report sources have {len(checked.problems)} problem(s), so they were not rendered:\n    "
+            + "\n    ".join(str(p) for p in checked.problems),
+            hint="fix them (python -m analysis check-report lists them again); generated files come from the "
+                 "notebooks, the register and the catalog",
+        )
+    stem = output_stem(layout)
     outputs = []
     for fmt in formats:
         echo(f"Rendering the report ({fmt}) with {quarto} ...")
-        proc = subprocess.run([str(quarto), "render", "--to", fmt], cwd=layout.root, capture_output=True, text=True)
+        proc = subprocess.run([str(quarto), "render", "--to", fmt, *extra_args], cwd=layout.root,
+                              capture_output=True, text=True)
         if proc.returncode != 0:
             tail = "\n    ".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
             raise QuartoFailed(
                 f"quarto render --to {fmt} failed (exit {proc.returncode}):\n    {tail}",
                 hint="the executed notebooks, ledger and report sources in _build/ are kept; fix the error and run `build` again",
             )
-        outputs.append(layout.root / "_site")
+        name = f"{stem}.{EXTENSIONS.get(fmt, fmt)}"
+        found = sorted((layout.root / "_site").rglob(name))
+        if not found:
+            raise QuartoFailed(
+                f"quarto render --to {fmt} succeeded but wrote no {name} under _site/",
+                hint="check output-dir in _quarto.yml and output-file in _build/report/_metadata.yml",
+            )
+        echo(f"  wrote {layout.relative(found[0])}")
+        outputs.append(found[0])
     return outputs
