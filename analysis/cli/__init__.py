@@ -7,7 +7,7 @@ import sys
 
 from ..errors import ClaimcheckError
 
-VERBS = ("build", "status", "clean", "check", "lock", "data")
+VERBS = ("build", "status", "clean", "check", "lock", "data", "review", "release", "check-report")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_RENDERED = 0, 1, 2, 3
 

@@ -21,4 +21,8 @@ def run(args) -> int:
         else:
             print(f"current  {run.address}")
     print(f"{len(the_plan.stale)} stale, {len(the_plan.current)} current")
+    from ..review import status_lines
+
+    for line in status_lines(context.layout):  # figure reviews of the last build
+        print(line)
     return 0

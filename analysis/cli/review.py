@@ -1,0 +1,63 @@
+"""``review``: record a peer review of a figure (``review add``) and list review status (``review list``)."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("review", help="record or list peer reviews of the figures")
+    actions = p.add_subparsers(dest="review_action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="record a review of one figure of the last build")
+    add.add_argument("figure", metavar="FIGURE_ID", help="<notebook>/<parameter-set>#<label>, e.g. alpha/default#fig-shares")
+    add.add_argument("--reviewer", required=True, help="the reviewer's name")
+    add.add_argument("--decision", required=True, choices=["approved", "changes-requested"])
+    add.add_argument("--comment", default="", help="what was checked, or what to change (required for changes-requested)")
+    add.set_defaults(handler=run_add)
+    ls = actions.add_parser("list", help="review status of every figure of the last build")
+    ls.add_argument("figures", nargs="*", metavar="FIGURE_ID", help="only these figures")
+    ls.add_argument("--history", action="store_true", help="show every record, not only the latest")
+    ls.set_defaults(handler=run_list)
+
+
+def run_add(args) -> int:
+    from ..paths import Layout
+    from ..report import regenerate
+    from ..review import add_review
+
+    layout = Layout.find()
+    path = add_review(layout, args.figure, reviewer=args.reviewer, decision=args.decision, comment=args.comment)
+    print(f"Recorded {args.decision} review of {args.figure.strip()} by {args.reviewer.strip()} in {layout.relative(path)}; "
+          "commit it with the code.")
+    if regenerate(layout):
+        print("Report sources updated with the new review status.")
+    else:
+        print("Report sources not updated now (no complete build, or a build is running); the next build includes the review.")
+    return 0
+
+
+def run_list(args) -> int:
+    from ..errors import ReviewError
+    from ..paths import Layout
+    from ..review import close_matches, load_reviews, read_index, status_of
+
+    layout = Layout.find()
+    index = read_index(layout)
+    if index is None:
+        raise ReviewError("no figures to list: the project was never built", hint="run `python -m analysis build` first")
+    figures = index["figures"]
+    wanted = [f.strip() for f in args.figures] or sorted(figures)
+    unknown = [f for f in wanted if f not in figures]
+    if unknown:
+        near = close_matches(unknown[0], sorted(figures))
+        raise ReviewError(f"the last build produced no figure {', '.join(unknown)}"
+                          + (f"; did you mean: {', '.join(near)}" if near else ""),
+                          hint="`python -m analysis review list` shows every figure id")
+    reviews = load_reviews(layout)
+    width = max((len(f) for f in wanted), default=0)
+    for fid in wanted:
+        status = status_of(figures[fid]["sha256"], reviews.get(fid, []))
+        print(f"{fid:<{width}}  {status.describe()}")
+        if args.history:
+            for r in status.records:
+                print(f"{'':<{width}}    {r['date']}  {r['reviewer']}: {r['decision']} "
+                      f"(sha256 {str(r['figure_sha256'])[:12]}) {r.get('comment', '')}")
+    return 0
