@@ -1,0 +1,100 @@
+"""Releases: `release` records releases/v<version>/ from a current build, refuses a stale build and a
+version already released, and later builds say what changed since the previous release."""
+
+from __future__ import annotations
+
+import json
+
+from report_helpers import build, bump_version, generated, report_mini, set_value
+
+from analysis.release import previous_release, released_versions, version_key
+
+
+def test_release_then_change_then_what_changed(tmp_path):
+    project = report_mini(tmp_path / "mini")
+    proc = project.cli("release")
+    assert proc.returncode == 1 and "not been fully built" in proc.stderr
+    build(project)
+    assert "No version below 0.1.0 has been released" in generated(project, "_changes.qmd")
+
+    proc = project.cli("release")
+    assert proc.returncode == 0, proc.stderr
+    folder = project.path("releases/v0.1.0")
+    assert sorted(p.name for p in folder.iterdir()) == ["figures.json", "ledger.json", "manifest.json", "summary.md"]
+    assert json.loads((folder / "ledger.json").read_text()) == project.read_json("_build/ledger.json")
+    assert json.loads((folder / "manifest.json").read_text()) == project.manifest()
+    figures = json.loads((folder / "figures.json").read_text())
+    assert figures["alpha/default#fig-shares"]["status"] == "not reviewed"
+    summary = (folder / "summary.md").read_text()
+    assert summary.startswith("# Release v0.1.0") and "usa-share-2010" in summary and "first release" in summary
+    assert "releases/v0.1.0" in proc.stdout and "bump __version__" in proc.stdout
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 200_000  # small files only
+
+    # the same version cannot be released twice
+    snapshot = {p.name: p.read_bytes() for p in folder.iterdir()}
+    proc = project.cli("release")
+    assert proc.returncode == 1
+    assert "version 0.1.0 was already released" in proc.stderr and "bump __version__ in analysis/__init__.py" in proc.stderr
+    assert snapshot == {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    # data change without a version bump: the report warns that it differs from the released v0.1.0
+    set_value(project, "data/raw/src-one/values.csv", "USA", 2010, 0.45)
+    build(project)
+    changes = generated(project, "_changes.qmd")
+    assert "Version 0.1.0 was already released and this build differs from it" in changes
+    assert "| [usa-share-2010](#sec-claim-usa-share-2010) | value and verdict | 40 (reproduced) | 45 (not-reproduced) |" in changes
+
+    # bump: a stale build is refused, then the rebuilt report lists what moved since v0.1.0
+    bump_version(project, "0.2.0")
+    proc = project.cli("release")
+    assert proc.returncode == 1 and "the build is stale" in proc.stderr and "alpha/default" in proc.stderr
+    assert not project.path("releases/v0.2.0").exists()
+    build(project)
+    changes = generated(project, "_changes.qmd")
+    assert "## What changed since version 0.1.0 {#sec-changes}" in changes
+    assert "| [usa-share-2010](#sec-claim-usa-share-2010) | value and verdict | 40 (reproduced) | 45 (not-reproduced) |" in changes
+    assert "usa-gerd-2020" not in changes and "china-ratio" not in changes  # only what moved
+    assert "`alpha/default#fig-shares`: redrawn" in changes
+    assert "already released" not in changes
+    assert "Since version 0.1.0: 1 claim(s) changed" in generated(project, "_summary.qmd")
+    meta = generated(project, "_metadata.yml")
+    assert "output-file: claims-report-v0.2.0" in meta and "Version 0.2.0" in meta
+    assert project.cli("check-report").returncode == 0
+
+    proc = project.cli("release")
+    assert proc.returncode == 0, proc.stderr
+    summary = project.path("releases/v0.2.0/summary.md").read_text()
+    assert "## Changes since v0.1.0" in summary and "usa-share-2010: 40.0 (reproduced) -> 45.0 (not-reproduced)" in summary
+    assert "v0.1.0" in project.cli("release", "--list", check=True).stdout
+
+
+def test_drift_against_the_lock_is_listed(tmp_path):
+    from analysis.ledger import write_lock
+
+    project = report_mini(tmp_path / "mini")
+    build(project)
+    rows = project.read_json("_build/ledger.json")
+    write_lock(project.path("claims/lock.json"), rows)
+    build(project)
+    assert "Every claim matches the accepted lock" in generated(project, "_changes.qmd")
+    rows[2]["reproduced"], rows[2]["verdict"] = 70.0, "not-reproduced"
+    write_lock(project.path("claims/lock.json"), rows)
+    build(project)
+    changes = generated(project, "_changes.qmd")
+    assert "1 claim(s) moved" in changes
+    assert "| [china-ratio](#sec-claim-china-ratio) | value and verdict | 70 (not-reproduced) | 79.9429 (reproduced) |" in changes
+
+
+def test_version_order_and_previous_release(tmp_path):
+    from analysis.paths import Layout
+
+    assert version_key("0.10.0") > version_key("0.9.1") > version_key("0.9.0")
+    layout = Layout(tmp_path)
+    for v in ("0.1.0", "0.10.0", "0.9.0"):
+        (tmp_path / "releases" / f"v{v}").mkdir(parents=True)
+        (tmp_path / "releases" / f"v{v}" / "ledger.json").write_text("[]")
+    (tmp_path / "releases" / "vjunk").mkdir()  # no ledger: not a release
+    assert released_versions(layout) == ["0.1.0", "0.9.0", "0.10.0"]
+    assert previous_release(layout, "0.10.0") == "0.9.0"
+    assert previous_release(layout, "0.11.0") == "0.10.0"
+    assert previous_release(layout, "0.1.0") is None

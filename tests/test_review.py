@@ -1,0 +1,129 @@
+"""Peer review of figures: records written by `review add`, refused for figures the build did not draw,
+and a figure whose checksum changes after review shows as "needs review again" in `status` and the report."""
+
+from __future__ import annotations
+
+import yaml
+from report_helpers import FIGURE, build, generated, index, report_mini, review_records, set_value
+
+from analysis.review import (
+    STATUS_AGAIN, STATUS_APPROVED, STATUS_CHANGES, STATUS_NONE, cell_options, close_matches, status_of,
+)
+
+
+def test_review_flow_from_record_to_needs_review_again(tmp_path):
+    project = report_mini(tmp_path / "mini")
+    build(project)
+    before = index(project)["figures"][FIGURE]["sha256"]
+
+    proc = project.cli("review", "add", FIGURE, "--reviewer", "Ada Lovelace", "--decision", "approved",
+                       "--comment", "axes, units and rows match the data")
+    assert proc.returncode == 0, proc.stderr
+    [path] = review_records(project)
+    assert path.parent == project.path("reviews/alpha/default/fig-shares")
+    record = yaml.safe_load(path.read_text())
+    assert record["figure"] == FIGURE and record["reviewer"] == "Ada Lovelace"
+    assert record["decision"] == "approved" and record["comment"] == "axes, units and rows match the data"
+    assert record["figure_sha256"] == before and str(record["date"])[:4].isdigit()
+
+    # the report sources are refreshed at once, and list shows the status
+    assert "**Review:** approved by Ada Lovelace" in generated(project, "_claims.qmd")
+    listing = project.cli("review", "list", check=True).stdout
+    assert f"{FIGURE}  approved by Ada Lovelace" in listing and "alpha/later#fig-shares    not reviewed" in listing
+    assert "figures: 2 (1 approved, 1 not reviewed)" in project.cli("status", check=True).stdout
+
+    # the data change so that the figure changes: it needs review again
+    set_value(project, "data/raw/src-one/values.csv", "CHN", 2020, 0.27)
+    build(project)
+    after = index(project)["figures"][FIGURE]["sha256"]
+    assert after != before
+    status = project.cli("status", check=True).stdout
+    assert "needs review again (1)" in status
+    assert f"  {FIGURE}: needs review again (last review: approved by Ada Lovelace" in status
+    assert f"now sha256 {after[:12]}" in status
+    claims = generated(project, "_claims.qmd")
+    assert "**Review:** **needs review again (last review: approved by Ada Lovelace" in claims
+    assert f"| `{FIGURE}` | yes | `{after[:12]}` | needs review again" in generated(project, "_reviews.qmd")
+    assert "1 needs review again" in generated(project, "_summary.qmd")
+    assert "needs review again" in project.cli("review", "list", FIGURE, check=True).stdout
+    assert project.path("_build/review/alpha/default/fig-shares/README.md").read_text().count("needs review again") == 1
+
+    # a new review of the new figure settles it
+    project.cli("review", "add", FIGURE, "--reviewer", "Grace Hopper", "--decision", "changes-requested",
+                "--comment", "label the y axis as a share", check=True)
+    assert len(review_records(project)) == 2
+    status = project.cli("status", check=True).stdout
+    assert "needs review again" not in status
+    assert f"changes requested  {FIGURE}: label the y axis as a share" in status
+    assert "**Review:** **changes requested by Grace Hopper" in generated(project, "_claims.qmd")
+    assert project.cli("check-report").returncode == 0
+
+
+def test_review_of_a_figure_the_build_did_not_draw_is_refused(tmp_path):
+    project = report_mini(tmp_path / "mini")
+    build(project)
+    proc = project.cli("review", "add", "alpha/default#fig-share", "--reviewer", "Ada", "--decision", "approved")
+    assert proc.returncode == 1
+    assert "the last build produced no figure alpha/default#fig-share" in proc.stderr
+    assert "did you mean: alpha/default#fig-shares" in proc.stderr
+    proc = project.cli("review", "add", "beta/default#fig-shares", "--reviewer", "Ada", "--decision", "approved")
+    assert proc.returncode == 1 and "alpha/default#fig-shares" in proc.stderr
+    proc = project.cli("review", "add", "not a figure id", "--reviewer", "Ada", "--decision", "approved")
+    assert proc.returncode == 1 and "is not a figure id" in proc.stderr
+    proc = project.cli("review", "add", FIGURE, "--reviewer", "Ada", "--decision", "changes-requested")
+    assert proc.returncode == 1 and "needs a comment" in proc.stderr
+    proc = project.cli("review", "add", FIGURE, "--reviewer", "Ada", "--decision", "maybe")
+    assert proc.returncode == 2  # argparse: invalid choice
+    assert review_records(project) == [] and not project.path("reviews").exists()
+
+
+def test_review_before_any_build_is_refused(tmp_path):
+    project = report_mini(tmp_path / "mini")
+    proc = project.cli("review", "add", FIGURE, "--reviewer", "Ada", "--decision", "approved")
+    assert proc.returncode == 1 and "never built" in proc.stderr and "build" in proc.stderr
+    assert review_records(project) == []
+
+
+def test_malformed_review_record_is_named(built_mini):
+    from analysis.errors import ReviewError
+    from analysis.paths import Layout
+    from analysis.review import load_reviews
+
+    layout = Layout(built_mini.root)
+    bad = built_mini.path("reviews/alpha/default/fig-shares/20260101T000000Z-x.yml")
+    bad.parent.mkdir(parents=True)
+    try:
+        bad.write_text("figure: alpha/default#fig-shares\nreviewer: X\ndecision: perhaps\n")
+        try:
+            load_reviews(layout)
+        except ReviewError as exc:
+            assert "reviews/alpha/default/fig-shares/20260101T000000Z-x.yml" in str(exc) and "missing" in str(exc)
+        else:
+            raise AssertionError("a malformed record was accepted")
+    finally:
+        import shutil
+
+        shutil.rmtree(built_mini.path("reviews"))
+
+
+def record(date, decision="approved", sha="a" * 64):
+    return {"figure": FIGURE, "reviewer": "R", "date": date, "decision": decision, "comment": "", "figure_sha256": sha}
+
+
+def test_status_rules():
+    assert status_of("a" * 64, []).state == STATUS_NONE
+    assert status_of("a" * 64, [record("2026-01-01T00:00:00+00:00")]).state == STATUS_APPROVED
+    assert status_of("b" * 64, [record("2026-01-01T00:00:00+00:00")]).state == STATUS_AGAIN
+    later_changes = [record("2026-01-02T00:00:00+00:00", "changes-requested"), record("2026-01-01T00:00:00+00:00")]
+    assert status_of("a" * 64, later_changes).state == STATUS_CHANGES  # the latest record decides
+    approved_new = [record("2026-01-01T00:00:00+00:00", sha="b" * 64), record("2026-01-03T00:00:00+00:00")]
+    assert status_of("a" * 64, approved_new).state == STATUS_APPROVED
+    assert status_of(None, [record("2026-01-01T00:00:00+00:00")]).state == STATUS_AGAIN
+
+
+def test_cell_options_and_close_matches():
+    assert cell_options("#| label: fig-x\n#| fig-cap: \"A: b\"\nplot()") == {"label": "fig-x", "fig-cap": "A: b"}
+    assert cell_options("plot()\n#| label: fig-late") == {}
+    known = ["alpha/default#fig-shares", "alpha/later#fig-shares", "beta/default#tbl-summary"]
+    assert close_matches("alpha/default#fig-share", known)[0] == "alpha/default#fig-shares"
+    assert "beta/default#tbl-summary" in close_matches("beta/default#fig-gone", known)

@@ -1,0 +1,252 @@
+"""Static checks of the report sources (no Quarto): the generated sources of the mini project pass, and
+each kind of break (embed label, embed path, include, cross-reference, link, citation, bibliography,
+caption, provenance, duplicate label, _quarto.yml) fails naming the file and line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from report_helpers import FIGURE, generated, report_mini
+
+from conftest import TempProject
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> TempProject:
+    project = report_mini(tmp_path_factory.mktemp("static") / "mini")
+    project.cli("build", "--no-render", check=True)
+    return project
+
+
+@pytest.fixture
+def copy(built, tmp_path) -> TempProject:
+    """A copy of the built project (with _build/) to break; the checks only read files."""
+    dest = tmp_path / "copy"
+    shutil.copytree(built.root, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return TempProject(dest)
+
+
+def append(project: TempProject, rel: str, text: str) -> int:
+    """Append ``text`` to a file; return the 1-based line number of its first line."""
+    path = project.path(rel)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines) + "\n\n" + text + "\n")
+    return len(lines) + 2
+
+
+def problems(project: TempProject) -> tuple[int, str]:
+    proc = project.cli("check-report")
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_generated_sources_pass_every_check(built):
+    proc = built.cli("check-report")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Report sources OK" in proc.stdout
+    assert "1 embed(s)" in proc.stdout
+
+
+def test_the_checks_see_every_generated_file_and_the_embed(built):
+    from analysis.checks import check_report
+    from analysis.paths import Layout
+    from analysis.report import GENERATED_FILES
+
+    result = check_report(Layout(built.root))
+    assert result.ok, result.problems
+    for name in GENERATED_FILES:
+        if name.endswith(".qmd"):
+            assert f"_build/report/{name}" in result.files
+    assert {"report/index.qmd", "report/methods.qmd"} <= set(result.files)
+    assert result.embeds == 1 and result.citations >= 2 and result.references >= 1
+
+
+def test_embed_with_a_label_the_notebook_lacks_fails_with_file_and_line(copy):
+    line = append(copy, "report/index.qmd", "{{< embed ../_build/notebooks/alpha/default.ipynb#fig-missing >}}")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"report/index.qmd:{line}: embed ../_build/notebooks/alpha/default.ipynb#fig-missing" in out
+    assert "has no cell labelled fig-missing" in out and "fig-shares" in out  # lists the labels it has
+
+
+def test_broken_embed_label_in_a_generated_file_names_that_file(copy):
+    path = copy.path("_build/report/_claims.qmd")
+    lines = path.read_text().splitlines()
+    n = next(i for i, line in enumerate(lines, 1) if "embed" in line and "#fig-shares" in line)
+    lines[n - 1] = lines[n - 1].replace("#fig-shares", "#fig-shars")
+    path.write_text("\n".join(lines) + "\n")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"_build/report/_claims.qmd:{n}:" in out and "fig-shars" in out
+
+
+def test_embed_of_a_source_notebook_or_unknown_run_fails(copy):
+    line = append(copy, "report/index.qmd", "{{< embed ../notebooks/alpha.ipynb#fig-shares >}}\n\n"
+                  "{{< embed ../_build/notebooks/alpha/nosuchset.ipynb#fig-other >}}")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"report/index.qmd:{line}:" in out and "not an executed notebook the build produces" in out
+    assert f"report/index.qmd:{line + 2}:" in out
+
+
+def test_missing_include_fails(copy):
+    line = append(copy, "report/index.qmd", "{{< include _nowhere.qmd >}}")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"report/index.qmd:{line}: included file _nowhere.qmd does not exist" in out
+
+
+def test_include_of_a_generated_file_that_was_never_built_says_to_build(copy):
+    copy.path("_build/report/_changes.qmd").unlink()
+    code, out = problems(copy)
+    assert code == 1
+    assert "report/index.qmd:" in out and "_changes.qmd does not exist" in out and "run the build" in out
+
+
+def test_nested_include_in_a_generated_file_fails(copy):
+    line = append(copy, "_build/report/_summary.qmd", "{{< include methods.qmd >}}")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"_build/report/_summary.qmd:{line}:" in out and "nested" in out
+
+
+def test_cross_reference_without_target_fails(copy):
+    line = append(copy, "report/methods.qmd", "See @fig-nothing and @sec-nowhere, but @fig-shares is fine.")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"report/methods.qmd:{line}: cross-reference @fig-nothing has no target" in out
+    assert f"report/methods.qmd:{line}: cross-reference @sec-nowhere has no target" in out
+    assert "@fig-shares has no target" not in out
+
+
+def test_internal_link_without_target_fails(copy):
+    line = append(copy, "report/methods.qmd", "See [the missing part](#sec-missing-part).")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"report/methods.qmd:{line}: link to #sec-missing-part has no target" in out
+
+
+def test_citation_not_in_the_bibliography_fails(copy):
+    line = append(copy, "report/methods.qmd", "As shown elsewhere [@no-such-source; @src-one].")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"report/methods.qmd:{line}: citation @no-such-source is not in report/references.bib" in out
+    assert "@src-one is not" not in out
+
+
+def test_missing_bibliography_fails_at_the_front_matter(copy):
+    copy.path("report/references.bib").unlink()
+    code, out = problems(copy)
+    assert code == 1
+    assert "report/index.qmd:" in out and "bibliography references.bib does not exist" in out
+    assert "citation @src-one is not in report/references.bib" in out
+
+
+def test_code_blocks_comments_escapes_and_emails_are_not_checked(copy):
+    append(copy, "report/methods.qmd", "```\n{{< include nowhere.qmd >}} @fig-nothing [@nokey]\n```\n\n"
+           "<!-- @fig-commented-out -->\n\nWrite to someone@example.org; \\@not-a-citation; `@in-code`.")
+    code, out = problems(copy)
+    assert code == 0, out
+
+
+def test_figure_without_caption_fails(copy):
+    path = copy.path("_build/notebooks/alpha/default.ipynb")
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if "#| fig-cap:" in src:
+            cell["source"] = "\n".join(line for line in src.splitlines() if not line.startswith("#| fig-cap:"))
+    path.write_text(json.dumps(nb))
+    code, out = problems(copy)
+    assert code == 1
+    assert "_build/report/_claims.qmd:" in out and "has no caption" in out and "#| fig-cap:" in out
+
+
+def test_figure_without_provenance_entry_fails(copy):
+    path = copy.path("_build/report/_claims.qmd")
+    text = path.read_text()
+    start = text.index("::: {.figure-provenance")
+    end = text.index(":::", start + 5) + 3
+    path.write_text(text[:start] + text[end:])
+    code, out = problems(copy)
+    assert code == 1
+    assert f"embedded figure {FIGURE} has no data credit and provenance entry" in out
+
+
+def test_provenance_entry_without_data_credit_fails(copy):
+    path = copy.path("_build/report/_claims.qmd")
+    text = path.read_text()
+    start = text.index("::: {.figure-provenance")
+    data_line = text.index("**Data:**", start)
+    path.write_text(text[:data_line] + text[text.index("\n", data_line) + 1:])
+    code, out = problems(copy)
+    assert code == 1
+    assert f"embedded figure {FIGURE}: its provenance entry has no Data: line" in out
+
+
+def test_a_label_embedded_twice_fails(copy):
+    line = append(copy, "report/index.qmd", "{{< embed ../_build/notebooks/alpha/later.ipynb#fig-shares >}}")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"report/index.qmd:{line}: label fig-shares is embedded twice" in out
+
+
+def test_duplicate_section_id_fails(copy):
+    line = append(copy, "report/methods.qmd", "## Again {#sec-methods}")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"report/methods.qmd:{line}: id #sec-methods is defined twice" in out
+
+
+def test_quarto_yml_problems(copy):
+    path = copy.path("_quarto.yml")
+    text = path.read_text()
+    path.write_text(text.replace("- report/index.qmd", "- report/index.qmd\n    - report/absent.qmd"))
+    code, out = problems(copy)
+    assert code == 1
+    assert "_quarto.yml:" in out and "render file report/absent.qmd does not exist" in out
+    path.write_text("project:\n  render: [report/index.qmd\nformat: {")
+    code, out = problems(copy)
+    assert code == 1 and "_quarto.yml:" in out and "is not valid YAML" in out
+
+
+def test_missing_generated_metadata_says_to_build(copy):
+    copy.path("_build/report/_metadata.yml").unlink()
+    code, out = problems(copy)
+    assert code == 1
+    assert "metadata file _build/report/_metadata.yml does not exist" in out and "run the build first" in out
+
+
+def test_every_problem_is_listed_not_only_the_first(copy):
+    append(copy, "report/methods.qmd", "@fig-a1 and [@nokey]\n\n{{< include _gone.qmd >}}")
+    code, out = problems(copy)
+    assert code == 1
+    assert "@fig-a1" in out and "@nokey" in out and "_gone.qmd" in out
+    assert "3 problem(s)" in out
+
+
+def test_unbuilt_project_fails_clearly(tmp_path):
+    project = report_mini(tmp_path / "unbuilt")
+    code, out = problems(project)
+    assert code == 1
+    assert "run the build" in out
+    assert not project.path("_build/report").exists()
+
+
+def test_generated_file_names_match_what_index_includes():
+    """Every generated .qmd is included by report/index.qmd, and index.qmd includes nothing else generated."""
+    import re
+
+    from analysis.report import GENERATED_FILES
+
+    from conftest import REPO
+
+    index = (REPO / "report" / "index.qmd").read_text()
+    included = set(re.findall(r"\{\{< include \.\./_build/report/(\S+) >\}\}", index))
+    assert included == {n for n in GENERATED_FILES if n.endswith(".qmd")}
+
+
+def test_generated_text_escapes_markdown(built):
+    claims = generated(built, "_claims.qmd")
+    assert "U.S. R&D was \\$700 billion" in claims  # a dollar sign must not open TeX math
