@@ -1,0 +1,90 @@
+"""Scenario tests for notebooks/publications_people.ipynb, built in a temporary copy of the real project.
+
+Expected values are recomputed here from the catalog with plain pandas, never copied from a run.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+NB = "publications_people"
+
+
+def only_declared_notebooks(project) -> None:
+    """Drop register claims whose notebook project.yml does not declare yet, so this notebook builds on its own."""
+    declared = set(yaml.safe_load(project.path("project.yml").read_text())["notebooks"])
+    path = project.path("claims/register.yml")
+    reg = yaml.safe_load(path.read_text())
+    reg["claims"] = [c for c in reg["claims"] if c["check"]["notebook"] in declared]
+    ids = {c["id"] for c in reg["claims"]}
+    for c in reg["claims"]:
+        if c.get("duplicate_of") and c["duplicate_of"] not in ids:
+            c.pop("duplicate_of")
+    path.write_text(yaml.safe_dump(reg, sort_keys=False, allow_unicode=True))
+
+
+def add_parameter_set(project, name: str, values: dict) -> None:
+    path = project.path("project.yml")
+    cfg = yaml.safe_load(path.read_text())
+    cfg["notebooks"][NB]["parameter_sets"][name] = values
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
+
+
+def test_non_default_sets_match_the_catalog(project):
+    only_declared_notebooks(project)
+    project.cli("build", "--no-render", f"{NB}/open-doors-2023", f"{NB}/us-china-latest-year", check=True)
+    od23 = project.claim_records(f"{NB}/open-doors-2023")
+    latest = project.claim_records(f"{NB}/us-china-latest-year")
+
+    # Every claim the register assigns to the notebook (except duplicates) is recorded.
+    reg = yaml.safe_load(project.path("claims/register.yml").read_text())
+    expected_ids = {c["id"] for c in reg["claims"] if c["check"]["notebook"] == NB and not c.get("duplicate_of")}
+    assert set(od23) == expected_ids
+
+    # Co-authorship share: 2022 international / total U.S. articles (SPBS-33), in percent.
+    art = project.load("nsf-nsb-2023-33.spbs33_articles")
+    us22 = art[(art["entity"] == "USA") & (art["year"] == 2022)].set_index("measure")["value"]
+    share = 100 * us22["articles_with_international_institutions"] / us22["articles_total"]
+    assert od23["us-intl-coauthored-40"]["reproduced"] == pytest.approx(share, abs=0.01)
+    assert od23["us-intl-coauthored-40"]["verdict"] == "reproduced"
+
+    # STEM students, Open Doors 2023 edition at the 55% share: total x share, derived here.
+    total = project.load("iie-open-doors-2023.enrollment")["value"].iloc[0]
+    stem = project.load("iie-open-doors-2023.stem_share").set_index("summary")["value"]
+    rec = od23["intl-stem-students-580000"]
+    assert rec["reproduced"] == pytest.approx(total * stem["myfuturechoice"], abs=1)
+    assert rec["verdict"] == "reproduced-with-caveat"
+    assert any(c.startswith("source:") and "Open Doors 2023" in c for c in rec["caveats"])
+
+    # The cited edition has no 2023 U.S.-China count: unverifiable by default ...
+    assert od23["us-china-coauthored-2023-55000"]["verdict"] == "unverifiable"
+    assert od23["us-china-coauthored-2023-55000"]["reason"]
+    # ... and reading the claim as the latest year with data gives the published 2022 pair count, outside +/-5%.
+    pair = project.load("nsf-nsb-2023-33.spbs35_us_china").set_index("year")["value"]
+    rec = latest["us-china-coauthored-2023-55000"]
+    assert rec["reproduced"] == pytest.approx(pair[2022])
+    assert abs(pair[2022] / 55000 - 1) > 0.05 and rec["verdict"] == "not-reproduced"
+    assert any(c.startswith("year:") for c in rec["caveats"])
+    # The default STEM reading (Open Doors 2024 x 56%) is outdated: the 2023 edition gave ~580,000.
+    od24 = project.load("iie-open-doors-2024.enrollment").set_index("measure")["value"]["international_students_total"]
+    s24 = project.load("iie-open-doors-2024.stem_share")["value"].iloc[0]
+    assert latest["intl-stem-students-580000"]["reproduced"] == pytest.approx(od24 * s24, abs=1)
+    assert latest["intl-stem-students-580000"]["verdict"] == "outdated"
+
+    # China Initiative: the end year comes from the DOJ speech, with the MIT TR window caveat.
+    doj = project.load("doj-2022-olsen-nation-state-threats.events").set_index("event")
+    assert od23["china-initiative-end-2022"]["reproduced"] == doj.loc["end_announced", "date"].year
+    assert od23["china-initiative-cases-77"]["verdict"] == "unverifiable"
+
+    figs = project.figure_records(f"{NB}/open-doors-2023")
+    assert {"fig-us-intl-coauthorship", "fig-us-china-coauthored", "tbl-robustness", "tbl-intl-stem-students"} <= set(figs)
+    assert figs["fig-us-intl-coauthorship"]["rows"] == art[["entity", "year"]].drop_duplicates().shape[0]
+
+
+def test_year_outside_the_data_fails_naming_the_parameter(project):
+    only_declared_notebooks(project)
+    add_parameter_set(project, "bad-year", {"coauthorship_year": 2030})
+    proc = project.cli("build", "--no-render", f"{NB}/bad-year")
+    assert proc.returncode != 0
+    assert "coauthorship_year" in proc.stdout + proc.stderr
