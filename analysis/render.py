@@ -57,22 +57,11 @@ def output_stem(layout: Layout) -> str:
 def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=print) -> list[Path]:
     """Render the report in each format; return the output files (their names carry the version).
 
-    The static checks run first (ReportSourceError lists every problem). Raises QuartoMissing when
-    Quarto is not found and QuartoFailed when a render fails; the executed notebooks, ledger, report
+    Raises QuartoMissing when Quarto is not found and QuartoFailed when a render fails (Quarto's own
+    error first, then any problem the static checks find); the executed notebooks, ledger, report
     sources and outputs of earlier formats are kept.
     """
-    from .checks import check_report
-    from .errors import ReportSourceError
-
     quarto = require_quarto()
-    checked = check_report(layout)
-    if checked.problems:
-        raise ReportSourceError(
-            f"the report sources have {len(checked.problems)} problem(s), so they were not rendered:\n    "
-            + "\n    ".join(str(p) for p in checked.problems),
-            hint="fix them (python -m analysis check-report lists them again); generated files come from the "
-                 "notebooks, the register and the catalog",
-        )
     stem = output_stem(layout)
     outputs = []
     for fmt in formats:
@@ -82,7 +71,7 @@ def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=pri
         if proc.returncode != 0:
             tail = "\n    ".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
             raise QuartoFailed(
-                f"quarto render --to {fmt} failed (exit {proc.returncode}):\n    {tail}",
+                f"quarto render --to {fmt} failed (exit {proc.returncode}):\n    {tail}" + _static_problems(layout),
                 hint="the executed notebooks, ledger and report sources in _build/ are kept; fix the error and run `build` again",
             )
         name = f"{stem}.{EXTENSIONS.get(fmt, fmt)}"
@@ -95,3 +84,17 @@ def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=pri
         echo(f"  wrote {layout.relative(found[0])}")
         outputs.append(found[0])
     return outputs
+
+
+def _static_problems(layout: Layout) -> str:
+    """The static checks' findings, as a paragraph to append to a render error (empty if none)."""
+    from .checks import check_report
+
+    try:
+        problems = check_report(layout).problems
+    except Exception:  # a diagnostic must never hide Quarto's own error
+        return ""
+    if not problems:
+        return ""
+    return (f"\n  The static checks (python -m analysis check-report) also find {len(problems)} problem(s):\n    "
+            + "\n    ".join(str(p) for p in problems[:20]))

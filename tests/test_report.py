@@ -185,3 +185,24 @@ def pdf_to_text(path) -> str:
     if shutil.which("pdftotext"):
         return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     pytest.skip("the PDF was rendered, but neither pypdf nor pdftotext is available to read its text")
+
+
+def test_render_names_outputs_with_the_version_and_reports_quarto_failures(built, tmp_path):
+    """render.py with a stand-in quarto program: versioned output names are found; failures show Quarto's error."""
+    fake = tmp_path / "quarto"
+    fake.write_text("#!/bin/sh\n"
+                    "ext=html; [ \"$3\" = typst ] && ext=pdf\n"
+                    "mkdir -p _site/report && echo rendered > _site/report/claims-report-v0.1.0.$ext\n")
+    fake.chmod(0o755)
+    proc = built.cli("build", env={"QUARTO": str(fake)})
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote _site/report/claims-report-v0.1.0.html" in proc.stdout
+    assert "wrote _site/report/claims-report-v0.1.0.pdf" in proc.stdout
+
+    failing = tmp_path / "quarto-failing"
+    failing.write_text("#!/bin/sh\necho 'ERROR: something Quarto disliked' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    proc = built.cli("build", env={"QUARTO": str(failing)})
+    assert proc.returncode == 1
+    assert "quarto render --to html failed (exit 1)" in proc.stderr and "something Quarto disliked" in proc.stderr
+    assert built.path("_build/ledger.json").is_file()
