@@ -39,12 +39,25 @@ def add_parser(sub) -> None:
     a = actions.add_parser("refresh", help="download a dataset from its refresh.url, validate it and show the diff")
     a.add_argument("name", metavar="NAME")
     a.add_argument("--accept", action="store_true", help="install the download in data/raw/ and accept it")
-    a.add_argument("--timeout", type=float, default=30.0, help="download timeout in seconds (default 30)")
+    a.add_argument("--timeout", type=_seconds, default=30.0, help="download timeout in seconds (default 30)")
     a.set_defaults(handler=run_refresh)
 
     a = actions.add_parser("bib", help="write report/references.bib from the catalog's sources")
     a.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file is out of date")
     a.set_defaults(handler=run_bib)
+
+
+def _seconds(text: str) -> float:
+    """argparse type for --timeout: a positive number of seconds."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds between 0 and 3600, got {text!r}")
+    return value
 
 
 def _catalog():
