@@ -66,6 +66,10 @@ class QuartoFailed(ClaimcheckError):
     """quarto render exited with an error."""
 
 
+class RefreshError(ClaimcheckError):
+    """A refresh download failed (bad URL, HTTP error, timeout, too large) or the dataset cannot be refreshed."""
+
+
 class ReviewError(ClaimcheckError):
     """A review record is malformed or names a figure that does not exist."""
 

@@ -15,14 +15,11 @@ from pathlib import Path
 
 from .catalog import Catalog, atomic_write_bytes, file_sha256_bytes
 from .datadiff import Accepted, TableDiff, accept, diff_dataset
-from .errors import ClaimcheckError, DataIntegrityError, SchemaError
+from .errors import DataIntegrityError, RefreshError, SchemaError
 
 DEFAULT_TIMEOUT = 30.0  # seconds per download
 MAX_BYTES = 50 * 1024 * 1024  # a refreshable table is small; anything bigger is a wrong URL
 
-
-class RefreshError(ClaimcheckError):
-    """A refresh download failed (bad URL, HTTP error, timeout, too large) or the dataset cannot be refreshed."""
 
 
 @dataclass
