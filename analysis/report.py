@@ -235,19 +235,29 @@ class _Writer:
         return self.register.claims[claim_id] if self.register is not None else {}
 
     def credit(self, datasets: list[str]) -> str:
-        """'Publisher (year), Title, locator [@source-id]; ...' for the given datasets."""
+        """The catalog's data credit for ``datasets``, one entry per source id, each cited ``[@source-id]``.
+
+        A source read through one table is credited with that table's locator; a source read through
+        several tables is credited once, without locators (the Data sources appendix lists them).
+        """
         from .catalog import credit
 
+        by_source: dict[str, list[dict]] = {}
         parts = []
-        for name in datasets:
+        for name in dict.fromkeys(datasets):
             entry = self.catalog.resources.get(name)
             if entry is None:
                 parts.append(f"{code(name)} (not in the data catalog)")
-                continue
-            text = md(credit(entry).removeprefix("Data: ").rstrip("."))
-            source_id = name.partition(".")[0]
+            else:
+                by_source.setdefault(name.partition(".")[0], []).append(entry)
+        for source_id, entries in by_source.items():
+            if len(entries) == 1:
+                text = credit(entries[0])
+            else:
+                unlocated = {**entries[0], "sources": [{**s, "locator": ""} for s in entries[0].get("sources", [])]}
+                text = credit(unlocated).rstrip(".") + f" ({len(entries)} tables)"
             cite = f" [@{source_id}]" if source_id in self.bib else ""
-            parts.append(f"{text}{cite}")
+            parts.append(f"{md(text.removeprefix('Data: ').rstrip('.'))}{cite}")
         return "; ".join(parts) or "no catalog dataset"
 
     def inputs_text(self, inputs: list[dict]) -> str:
@@ -427,12 +437,17 @@ class _Writer:
         return out
 
     def robustness(self, r: dict, claim: dict) -> list[str]:
-        """The claim as every run of its notebook reproduced it (each parameter set), against its tolerance."""
+        """The claim as every parameter set of its notebook reproduces it (the check first), with its verdict.
+
+        Parameters are shown as differences from the check's parameter set.
+        """
         from .claims import recorded_in, verdict
 
-        notebook = r["notebook"]
+        notebook, check = r["notebook"], f"{r['notebook']}/{r['parameter_set']}"
+        base = self.runs.get(check, {}).get("parameters", {})
+        addresses = sorted((a for a in self.runs if a.split("/")[0] == notebook), key=lambda a: (a != check, a))
         lines = []
-        for address in sorted(a for a in self.runs if a.split("/")[0] == notebook):
+        for address in addresses:
             path = self.layout.executed_notebook(address)
             if not path.is_file():
                 continue
@@ -440,17 +455,21 @@ class _Writer:
             rec = records.get(r["claim"])
             if rec is None:
                 continue
-            v = verdict(claim, rec["reproduced"], caveats=rec.get("caveats") or (), earlier=rec.get("earlier")) if claim else rec.get("verdict")
+            v = (verdict(claim, rec["reproduced"], caveats=rec.get("caveats") or (), earlier=rec.get("earlier"))
+                 if claim else rec.get("verdict"))
             set_name = address.split("/")[1]
-            mark = " (the check)" if set_name == r["parameter_set"] else ""
-            lines.append(f"| {code(set_name)}{mark} | {params_text(self.runs[address].get('parameters', {}))} | "
-                         f"{fmt(rec['reproduced'])} | {v} |")
+            if address == check:
+                label, changed = f"{code(set_name)} (the check)", "as above"
+            else:
+                params = self.runs[address].get("parameters", {})
+                diff = {k: params.get(k) for k in sorted(set(params) | set(base)) if params.get(k) != base.get(k)}
+                label, changed = code(set_name), params_text(diff) if diff else "same as the check"
+            lines.append(f"| {label} | {changed} | {fmt(rec['reproduced'])} | {v} |")
         if not lines:
             return []
-        others = len(lines) - 1
         intro = (f"**Robustness.** The claim under each parameter set of notebook {code(notebook)}"
-                 + ("" if others else " (it has no other parameter set that records this claim)") + ":")
-        return [intro, "", "| Parameter set | Parameters | Reproduced | Verdict |", "|---|---|---|---|", *lines, ""]
+                 + ("" if len(lines) > 1 else " (it has no other parameter set that records this claim)") + ":")
+        return [intro, "", "| Parameter set | Parameters changed | Reproduced | Verdict |", "|---|---|---|---|", *lines, ""]
 
     def data_sources(self) -> str:
         readers: dict[str, list[str]] = {}
