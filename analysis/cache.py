@@ -130,6 +130,17 @@ class RunCache:
     def package_files(self) -> list[Path]:
         return sorted(p for p in self.layout.package_dir.rglob("*.py") if "__pycache__" not in p.parts)
 
+    def package_dependencies(self, run: Run) -> list[Path]:
+        """The analysis modules the run's kernel imported last time (all of them before a first run)."""
+        try:
+            record = json.loads(self.layout.run_record(run.address).read_text(encoding="utf-8"))
+            modules = record["analysis_modules"]
+        except (OSError, ValueError, KeyError):
+            return self.package_files()
+        if not modules:
+            return self.package_files()
+        return [self.layout.package_dir / m for m in modules]
+
     def task(self, run: Run) -> Task:
         """The doit task standing for ``run``; writes its key files first."""
         write_if_changed(self._params_key(run), canonical_json(run.parameters))
@@ -139,7 +150,7 @@ class RunCache:
             entry = {k: v for k, v in self.datasets.get(name, {}).items() if k not in {"hash", "bytes", "obtained"}}
             write_if_changed(self._dataset_key(name), canonical_json(entry))
             deps += [self.layout.dataset_file(name), self._dataset_key(name)]
-        deps += self.package_files()
+        deps += self.package_dependencies(run)
         targets = [self.layout.executed_notebook(run.address), self.layout.run_record(run.address)]
         return Task(run.address, actions=None, file_dep=[str(d) for d in deps], targets=[str(t) for t in targets])
 

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from .cache import file_sha256
 from .errors import CatalogError, DataIntegrityError, SchemaError, UndeclaredDatasetError
+from . import runlog
 from .paths import Layout
 
-LOAD_LOG_ENV = "CLAIMCHECK_LOAD_LOG"
+LOAD_LOG_ENV = runlog.LOG_ENV
 ALLOWED_ENV = "CLAIMCHECK_ALLOWED_DATASETS"
 RUN_ENV = "CLAIMCHECK_RUN"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9_]*$")
@@ -353,10 +354,7 @@ def load(name: str, *, layout: Layout | None = None):
     frame.attrs.update({"dataset": name, "sha256": sha, "credit": credit(catalog.entry(name))})
     record = {"dataset": name, "path": catalog.layout.relative(path), "sha256": sha}
     loaded.append(record)
-    log = os.environ.get(LOAD_LOG_ENV)
-    if log:
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+    runlog.append(record)
     return frame
 
 

@@ -21,7 +21,6 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -197,6 +196,9 @@ def record(
     json.dumps(payload)  # fail here, not in the build, if something is not serialisable
     shown = "—" if reproduced is None else f"{reproduced:g}"
     summary = f"**{claim_id}**: stated {claim['stated'].get('value')} {stated_unit or ''}, reproduced {shown} → **{result}**"
+    from . import runlog
+
+    runlog.append({"event": "claim"})
     display({MIME: payload, "text/markdown": summary, "text/plain": summary}, raw=True)
     return result
 

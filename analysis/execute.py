@@ -16,7 +16,6 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
 
 from .cache import file_sha256, notebook_code_sha256
 from .catalog import ALLOWED_ENV, LOAD_LOG_ENV, RUN_ENV
@@ -148,12 +147,14 @@ class Executor:
         out = self.layout.executed_notebook(run.address)
         partial = out.with_name(f".{out.stem}.partial.ipynb")
         log = out.with_name(f".{out.stem}.loads.jsonl")
-        loads = []
+        loads, modules = [], set()
         if log.exists():
             seen = {}
             for line in log.read_text(encoding="utf-8").splitlines():
                 entry = json.loads(line)
-                seen[entry["dataset"]] = entry
+                modules.update(entry.pop("modules", []))
+                if "dataset" in entry:
+                    seen[entry["dataset"]] = entry
             loads = [seen[k] for k in sorted(seen)]
             log.unlink()
         os.replace(partial, out)
@@ -166,6 +167,7 @@ class Executor:
             "parameters": run.parameters,
             "declared_datasets": list(run.datasets),
             "inputs": loads,
+            "analysis_modules": sorted(modules),
             "outputs": [{"path": self.layout.relative(out), "sha256": file_sha256(out)}],
             "started": result["started"],
             "finished": result["finished"],

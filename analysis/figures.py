@@ -40,6 +40,9 @@ def record(label: str, data, *, note: str | None = None) -> None:
         "note": note,
         "run": os.environ.get("CLAIMCHECK_RUN"),
     }
+    from . import runlog
+
+    runlog.append({"event": "figure"})
     display({MIME: payload, "text/plain": f"[{label}: {len(data)} rows recorded for review]"}, raw=True)
 
 

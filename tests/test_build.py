@@ -94,12 +94,24 @@ def test_notebook_code_change_reruns_it_but_prose_change_does_not(mini):
     assert mini.executed() == ["beta/default"]
 
 
-def test_analysis_package_change_makes_every_run_stale(mini):
+def test_analysis_package_changes_make_stale_exactly_the_runs_that_imported_them(mini):
     mini.cli("build", "--no-render", check=True)
-    module = mini.path("analysis/figures.py")
-    module.write_text(module.read_text() + "\n# a comment changes the package source\n")
+    record = mini.read_json("_build/notebooks/beta/default.run.json")
+    assert "catalog.py" in record["analysis_modules"] and "report.py" not in record["analysis_modules"]
+
+    report = mini.path("analysis/report.py")  # report generation never runs inside a notebook
+    report.write_text(report.read_text() + "\n# a comment\n")
+    assert "0 stale" in mini.cli("status", check=True).stdout
+
+    figures = mini.path("analysis/figures.py")  # imported only by alpha
+    figures.write_text(figures.read_text() + "\n# a comment\n")
     status = mini.cli("status", check=True).stdout
-    assert status.count("analysis package changed (analysis/figures.py)") == 4
+    assert status.count("analysis package changed (analysis/figures.py)") == 2
+    assert "stale    alpha/default" in status and "current  beta/default" in status
+
+    catalog = mini.path("analysis/catalog.py")  # every run loads data through it
+    catalog.write_text(catalog.read_text() + "\n# a comment\n")
+    assert mini.cli("status", check=True).stdout.count("analysis/catalog.py") == 4
 
 
 def test_failing_notebook_stops_the_build_and_keeps_the_last_good_output(mini):

@@ -1,0 +1,37 @@
+"""The run log: what a notebook run touched, written from inside its kernel for the build to read.
+
+The build points ``$CLAIMCHECK_LOAD_LOG`` at a per-run JSON-lines file. Each dataset load appends
+its name and checksum; loads and records also append which ``analysis`` modules the kernel has
+imported, so a run is made stale only by changes to code it actually ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+LOG_ENV = "CLAIMCHECK_LOAD_LOG"
+
+
+def imported_modules() -> list[str]:
+    """Files of the ``analysis`` package imported in this process, relative to the package folder."""
+    package = Path(__file__).resolve().parent
+    found = set()
+    for name, module in list(sys.modules.items()):
+        if name != "analysis" and not name.startswith("analysis."):
+            continue
+        path = getattr(module, "__file__", None)
+        if path and Path(path).resolve().is_relative_to(package):
+            found.add(Path(path).resolve().relative_to(package).as_posix())
+    return sorted(found)
+
+
+def append(entry: dict) -> None:
+    """Append ``entry`` (plus the imported modules) to this run's log, if the build set one."""
+    log = os.environ.get(LOG_ENV)
+    if not log:
+        return
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({**entry, "modules": imported_modules()}) + "\n")
