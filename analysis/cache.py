@@ -9,7 +9,6 @@ that are not files of their own (parameters, catalog entries, register entries).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -18,28 +17,9 @@ from pathlib import Path
 from doit.dependency import Dependency, FileChangedChecker, SqliteDB
 from doit.task import Task
 
+from .files import canonical_json, file_sha256, notebook_code_sha256, write_if_changed
 from .paths import Layout
 from .project import Run
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def notebook_code_sha256(path: Path) -> str:
-    """sha256 of a notebook's code cells only: editing prose or outputs does not make runs stale."""
-    nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    code = []
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            code.append("".join(source) if isinstance(source, list) else source)
-    return hashlib.sha256(json.dumps(code).encode()).hexdigest()
 
 
 _memo: dict[tuple[str, float, int], str] = {}
@@ -78,20 +58,6 @@ class ContentChecker(FileChangedChecker):
         return None if state == current_state else state
 
 
-def write_if_changed(path: Path, text: str) -> None:
-    """Write ``text`` atomically, leaving the file (and its mtime) alone if it already holds it."""
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def canonical_json(obj) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-
-
 @dataclass
 class Staleness:
     """Whether a run must execute, and why, in words a user understands."""
@@ -107,6 +73,7 @@ class RunCache:
     def __init__(self, layout: Layout, *, datasets: dict[str, dict] | None = None, register: dict | None = None):
         self.layout = layout
         self.datasets = datasets or {}  # dataset name -> catalog entry (resource descriptor)
+        self._written_dataset_keys: set[str] = set()
         self.register = register or {}  # notebook name -> list of register entries it records
         layout.state_dir.mkdir(parents=True, exist_ok=True)
         self.dep = Dependency(DurableSqliteDB, str(layout.state_dir / "doit.sqlite"), checker_cls=ContentChecker)
@@ -147,8 +114,10 @@ class RunCache:
         write_if_changed(self._register_key(run.notebook), canonical_json(self.register.get(run.notebook, [])))
         deps = [self.layout.notebook_source(run.notebook), self._params_key(run), self._register_key(run.notebook)]
         for name in run.datasets:
-            entry = {k: v for k, v in self.datasets.get(name, {}).items() if k not in {"hash", "bytes", "obtained"}}
-            write_if_changed(self._dataset_key(name), canonical_json(entry))
+            if name not in self._written_dataset_keys:  # many runs read the same dataset
+                entry = {k: v for k, v in self.datasets.get(name, {}).items() if k not in {"hash", "bytes", "obtained"}}
+                write_if_changed(self._dataset_key(name), canonical_json(entry))
+                self._written_dataset_keys.add(name)
             deps += [self.layout.dataset_file(name), self._dataset_key(name)]
         deps += self.package_dependencies(run)
         targets = [self.layout.executed_notebook(run.address), self.layout.run_record(run.address)]

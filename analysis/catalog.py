@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import file_sha256
+from .files import file_sha256
 from .errors import CatalogError, DataIntegrityError, SchemaError, UndeclaredDatasetError
 from . import runlog
 from .paths import Layout
@@ -101,7 +101,12 @@ class Catalog:
     @property
     def resources(self) -> dict[str, dict]:
         """Resource descriptors by dataset name, in catalog order."""
-        return {r["name"]: r for r in self.descriptor.get("resources", [])}
+        listed = self.descriptor.get("resources", [])
+        key = (id(listed), len(listed))
+        if getattr(self, "_resources_key", None) != key:  # rebuilt only when the list itself changes
+            self._resources = {r["name"]: r for r in listed}
+            self._resources_key = key
+        return self._resources
 
     def check_structure(self) -> None:
         """Names unique and well formed, paths following the address scheme, required keys present.

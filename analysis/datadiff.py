@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import file_sha256
+from .files import file_sha256
 from .catalog import (
     Catalog,
     accepted_store_path,

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-from .cache import file_sha256, notebook_code_sha256
+from .files import file_sha256, notebook_code_sha256
 from .catalog import ALLOWED_ENV, LOAD_LOG_ENV, RUN_ENV
 from .errors import NotebookFailed
 from .manifest import now, package_versions

@@ -13,7 +13,7 @@ import io
 import json
 from pathlib import Path
 
-from .cache import canonical_json, write_if_changed
+from .files import canonical_json, write_if_changed
 from .claims import Register, recorded_in, verdict
 from .errors import ClaimRecordError, DriftError, RegisterError
 from .paths import Layout

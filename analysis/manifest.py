@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from .cache import canonical_json, write_if_changed
+from .files import canonical_json, write_if_changed
 from .paths import Layout
 
 TRACKED_PACKAGES = (

@@ -22,7 +22,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import canonical_json
+from .files import canonical_json
 from .errors import ReleaseError
 from .paths import Layout
 
@@ -187,6 +187,7 @@ def _summary(version: str, info: dict, rows: list[dict], figures: dict, changed:
     from collections import Counter
 
     from .ledger import describe_change
+    from .report import fmt
 
     verdicts = Counter(r["verdict"] for r in rows)
     states = Counter(e["status"] for e in figures.values())
@@ -206,7 +207,7 @@ def _summary(version: str, info: dict, rows: list[dict], figures: dict, changed:
     lines += [f"- {m}" for m in moved] or ["- none" if changed.previous else "- first release"]
     lines += ["", "## Claims", "", "| claim | stated | reproduced | verdict |", "|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['claim']} | {r['stated']} | {r['reproduced']} | {r['verdict']} |")
+        lines.append(f"| {r['claim']} | {fmt(r['stated'])} | {fmt(r['reproduced'])} | {r['verdict']} |")
     lines += ["", "## Figures", "", "| figure | sha256 | review |", "|---|---|---|"]
     for fid, e in sorted(figures.items()):
         lines.append(f"| {fid} | {str(e['sha256'])[:12]} | {e['status']} |")

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from .cache import write_if_changed
+from .files import write_if_changed
 from .paths import Layout
 
 GENERATED_FILES = ("_metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd", "_data-sources.qmd",

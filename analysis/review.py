@@ -37,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from .cache import canonical_json, write_if_changed
+from .files import canonical_json, write_if_changed
 from .errors import ReviewError
 from .paths import Layout
 

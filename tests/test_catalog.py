@@ -97,6 +97,8 @@ def test_every_load_is_logged(mini, tmp_path, monkeypatch):
     mini.load("src-one.values")
     mini.load("src-two.values")
     records = [json.loads(line) for line in log.read_text().splitlines()]
+    for record in records:  # each entry also names the analysis modules the process had imported
+        assert "catalog.py" in record.pop("modules")
     assert records == [
         {"dataset": "src-one.values", "path": ONE, "sha256": sha(mini.path(ONE))},
         {"dataset": "src-two.values", "path": TWO, "sha256": sha(mini.path(TWO))},

@@ -67,7 +67,7 @@ def _catalog():
 
 
 def run_list(args) -> int:
-    from ..cache import file_sha256
+    from ..files import file_sha256
     from ..datadiff import read_table
 
     catalog = _catalog()
@@ -142,7 +142,7 @@ def run_diff(args) -> int:
 
 
 def run_accept(args) -> int:
-    from ..cache import file_sha256
+    from ..files import file_sha256
     from ..datadiff import accept
     from ..errors import CatalogError
 
