@@ -54,7 +54,7 @@ def _execute_in_worker(job: dict) -> dict:
             kernel_name="python3",
             cwd=job["root"],
             progress_bar=False,
-            start_timeout=120,
+            start_timeout=300,  # a loaded CI machine can take minutes to start a kernel
             execution_timeout=CELL_TIMEOUT_SECONDS,
         )
     except PapermillExecutionError as exc:

@@ -106,7 +106,7 @@ def test_cern_dates_act_reading_and_icarus_milestone(project):
     assert combo["us-china-sta-lapsed-2023"]["verdict"] == "not-reproduced"
 
     figs = project.figure_records(f"{NB}/combo")
-    assert {"fig-cern-membership", "fig-us-china-sta-timeline", "tbl-robustness", "tbl-cern-periods"} <= set(figs)
+    assert {"fig-cern-membership", "fig-us-china-sta-timeline", "tbl-robustness-agreements", "tbl-cern-periods"} <= set(figs)
 
 
 def test_as_of_outside_the_data_fails_naming_the_parameter(project):

@@ -87,7 +87,7 @@ def test_wsts_2021_demand_basis(built):
 
 def test_figures_plot_catalog_values(built):
     figs = built.figure_records(f"{NB}/default")
-    assert {"fig-us-capacity-share", "fig-readings", "tbl-robustness", "tbl-readings"} <= set(figs)
+    assert {"fig-us-capacity-share", "fig-readings", "tbl-robustness-chips", "tbl-readings"} <= set(figs)
     import io
 
     import pandas as pd
@@ -97,7 +97,7 @@ def test_figures_plot_catalog_values(built):
     with_chips = shares[(shares["year"] == 2032) & shares["series"].str.contains("with CHIPS")]
     assert with_chips["share_pct"].item() == pytest.approx(
         100 * value(bcg24, entity="USA", year=2032, measure="share_of_global_fab_capacity"))
-    robustness = pd.read_csv(io.StringIO(figs["tbl-robustness"]["csv"]))
+    robustness = pd.read_csv(io.StringIO(figs["tbl-robustness-chips"]["csv"]))
     marked = robustness[robustness["this run"] == "◀"]
     assert len(marked) == 1
     record = built.claim_records(f"{NB}/default")[CLAIM]

@@ -87,7 +87,7 @@ def test_22bn_is_iters_2016_2018_figure_outdated_by_the_2024_baseline(built):
     assert as_of_2018["earlier"] is None
 
     # no printed exchange rate keeps the 2024 increment within the 5% tolerance
-    rob = table(p, f"{NB}/default", "tbl-robustness")
+    rob = table(p, f"{NB}/default", "tbl-robustness-iter")
     rows = rob[(rob["claim"] == "iter-total-cost-22bn") & rob["choice"].str.contains("as_of_year=2024, currency_basis=usd")
                & rob["choice"].str.contains("iter_organization")]
     assert len(rows) >= 3 and (rows["within_tolerance"] == "no").all()

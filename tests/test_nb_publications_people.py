@@ -78,7 +78,7 @@ def test_non_default_sets_match_the_catalog(project):
     assert od23["china-initiative-cases-77"]["verdict"] == "unverifiable"
 
     figs = project.figure_records(f"{NB}/open-doors-2023")
-    assert {"fig-us-intl-coauthorship", "fig-us-china-coauthored", "tbl-robustness", "tbl-intl-stem-students"} <= set(figs)
+    assert {"fig-us-intl-coauthorship", "fig-us-china-coauthored", "tbl-robustness-publications", "tbl-intl-stem-students"} <= set(figs)
     assert figs["fig-us-intl-coauthorship"]["rows"] == art[["entity", "year"]].drop_duplicates().shape[0]
 
 

@@ -100,7 +100,7 @@ def test_nsf_universe_interpolates_the_world_total_and_msti_2023_revises_the_amo
     assert rv["reproduced"] == pytest.approx(expected_vintage, abs=0.01)
     assert rv["verdict"] == "not-reproduced"
     # the robustness table carries the default's 511.1/1821 row
-    tbl = p.figure_records(f"{NB}/msti-2023-vintage")["tbl-robustness"]
+    tbl = p.figure_records(f"{NB}/msti-2023-vintage")["tbl-robustness-rd-share"]
     assert f"{round(100 * val(crs, 'USA', 2016, 'gerd') / val(crs, 'WLD', 2016, 'gerd'), 2)}" in tbl["csv"]
 
 
