@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from .files import write_if_changed
+from .files import canonical_json, write_if_changed
 from .paths import Layout
 
 GENERATED_FILES = ("_metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd", "_data-sources.qmd",
@@ -46,9 +46,41 @@ VERDICT_ORDER = ("reproduced", "reproduced-with-caveat", "outdated", "not-reprod
 
 
 # --- entry points ----------------------------------------------------------------------------------
-def generate(context, result) -> None:
-    """Write the report sources and review packets for the build in ``result`` (called by ``build``)."""
+def generate(context, result) -> bool:
+    """Write the report sources and review packets for the build in ``result`` (called by ``build``).
+
+    Skipped (returns False) when none of their inputs changed since they were last written, so a
+    build that executes nothing also regenerates nothing.
+    """
+    stamp = context.layout.generated_report_dir / ".inputs.sha256"
+    key = inputs_fingerprint(context.layout, result)
+    present = all((context.layout.generated_report_dir / name).is_file() for name in ("_metadata.yml", "_claims.qmd", "_ledger.qmd"))
+    if present and stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
+        return False
+    stamp.unlink(missing_ok=True)
     write_sources(context, rows=result.ledger or [], manifest=result.manifest)
+    write_if_changed(stamp, key)
+    return True
+
+
+def inputs_fingerprint(layout: Layout, result) -> str:
+    """sha256 over everything the generated sources depend on: runs, ledger, register, catalog,
+    lock, reviews, releases, the package source, the version and the source commit."""
+    import hashlib
+
+    from . import __version__
+
+    digest = hashlib.sha256()
+    digest.update(canonical_json({"runs": result.manifest["runs"], "ledger": result.ledger or [],
+                                  "version": __version__, "commit": git_commit(layout.root)}).encode())
+    files = [layout.register, layout.datapackage, layout.lock]
+    for folder in (layout.reviews_dir, layout.releases_dir, layout.package_dir):
+        if folder.is_dir():
+            files += sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in files:
+        digest.update(layout.relative(path).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
 
 
 def regenerate(layout: Layout) -> bool:
