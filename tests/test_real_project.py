@@ -30,3 +30,9 @@ def test_real_project_builds_every_claim_and_matches_the_lock(project):
                        for nb in yaml.safe_load(project.path("project.yml").read_text())["notebooks"].values())
     assert len(manifest["runs"]) == project_runs
     assert sorted(manifest["executed_this_build"]) == sorted(manifest["runs"])
+
+    checks = project.cli("check-report")
+    assert checks.returncode == 0, checks.stdout[-3000:] + checks.stderr[-3000:]
+    assert project.path("_build/report/_claims.qmd").is_file()
+    review_packets = list(project.path("_build/review").rglob("data.csv"))
+    assert review_packets, "the build wrote no review packets"
