@@ -48,6 +48,16 @@ class TempProject:
     def executed(self) -> list[str]:
         return self.manifest()["executed_this_build"]
 
+    def keep_only_notebook(self, notebook: str, parameter_sets: dict | None = None) -> None:
+        """Reduce project.yml to ``notebook`` (others are not under test), adding or replacing parameter sets."""
+        import yaml
+
+        path = self.path("project.yml")
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc["notebooks"] = {notebook: doc["notebooks"][notebook]}
+        doc["notebooks"][notebook]["parameter_sets"].update(parameter_sets or {})
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
     def claim_records(self, address: str) -> dict[str, dict]:
         """Claim records stored in the executed notebook of run ``address``, by claim id."""
         from analysis.claims import recorded_in

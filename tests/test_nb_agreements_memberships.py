@@ -15,24 +15,8 @@ import yaml
 NB = "agreements_memberships"
 
 
-def only_declared_notebooks(project) -> None:
-    """Drop register claims whose notebook project.yml does not declare yet, so this notebook builds on its own."""
-    declared = set(yaml.safe_load(project.path("project.yml").read_text())["notebooks"])
-    path = project.path("claims/register.yml")
-    reg = yaml.safe_load(path.read_text())
-    reg["claims"] = [c for c in reg["claims"] if c["check"]["notebook"] in declared]
-    ids = {c["id"] for c in reg["claims"]}
-    for c in reg["claims"]:
-        if c.get("duplicate_of") and c["duplicate_of"] not in ids:
-            c.pop("duplicate_of")
-    path.write_text(yaml.safe_dump(reg, sort_keys=False, allow_unicode=True))
 
 
-def add_parameter_set(project, name: str, values: dict) -> None:
-    path = project.path("project.yml")
-    cfg = yaml.safe_load(path.read_text())
-    cfg["notebooks"][NB]["parameter_sets"][name] = values
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
 
 
 def cern_counts(project, as_of: str) -> tuple[int, int]:
@@ -55,9 +39,8 @@ def cern_counts(project, as_of: str) -> tuple[int, int]:
 
 
 def test_cern_dates_act_reading_and_icarus_milestone(project):
-    only_declared_notebooks(project)
-    add_parameter_set(project, "combo", {"as_of": "2025-12-31", "act_reading": "act3-countries-and-regions",
-                                         "icarus_start_milestone": "operations-started"})
+    project.keep_only_notebook(NB, {"combo": {"as_of": "2025-12-31", "act_reading": "act3-countries-and-regions",
+                                         "icarus_start_milestone": "operations-started"}})
     project.cli("build", "--no-render", f"{NB}/mid-2024", f"{NB}/combo", check=True)
     mid = project.claim_records(f"{NB}/mid-2024")
     combo = project.claim_records(f"{NB}/combo")
@@ -110,8 +93,7 @@ def test_cern_dates_act_reading_and_icarus_milestone(project):
 
 
 def test_as_of_outside_the_data_fails_naming_the_parameter(project):
-    only_declared_notebooks(project)
-    add_parameter_set(project, "too-early", {"as_of": "2015-01-01"})
+    project.keep_only_notebook(NB, {"too-early": {"as_of": "2015-01-01"}})
     proc = project.cli("build", "--no-render", f"{NB}/too-early")
     assert proc.returncode != 0
     assert "as_of" in proc.stdout + proc.stderr

@@ -8,7 +8,6 @@ the recorded values against numbers recomputed here from the catalog.
 from __future__ import annotations
 
 import pytest
-import yaml
 from conftest import REPO, copy_project
 
 pytestmark = pytest.mark.slow
@@ -25,19 +24,12 @@ def value(df, **where):
     return float(rows["value"].iloc[0])
 
 
-def only_this_notebook(project, set_overrides=None):
-    """Keep only this notebook in the temp project.yml (others' blocks are not under test); optionally edit sets."""
-    path = project.path("project.yml")
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    doc["notebooks"] = {NB: doc["notebooks"][NB]}
-    doc["notebooks"][NB]["parameter_sets"].update(set_overrides or {})
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     project = copy_project(REPO, tmp_path_factory.mktemp("chips") / "project")
-    only_this_notebook(project)
+    project.keep_only_notebook(NB)
     project.cli("build", "--no-render", f"{NB}/default", f"{NB}/sia-bcg-2020-new-capacity",
                 f"{NB}/demand-us-wsts-2021", check=True)
     return project
@@ -105,7 +97,7 @@ def test_figures_plot_catalog_values(built):
 
 
 def test_year_outside_the_data_fails_naming_the_parameter(project):
-    only_this_notebook(project, {"leading-edge-2028": {"reading": "leading_edge", "leading_edge_year": 2030}})
+    project.keep_only_notebook(NB, {"leading-edge-2028": {"reading": "leading_edge", "leading_edge_year": 2030}})
     proc = project.cli("build", "--no-render", f"{NB}/leading-edge-2028")
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr

@@ -6,18 +6,10 @@ from __future__ import annotations
 import math
 
 import pytest
-import yaml
 
 NB = "global_rd_shares"
 
 
-def only_this_notebook(project, extra_sets=None):
-    """Keep only this notebook in the temp project.yml (others' blocks are not under test), optionally adding sets."""
-    path = project.path("project.yml")
-    doc = yaml.safe_load(path.read_text())
-    doc["notebooks"] = {NB: doc["notebooks"][NB]}
-    doc["notebooks"][NB]["parameter_sets"].update(extra_sets or {})
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 def val(df, entity, year, measure="gerd"):
@@ -28,7 +20,7 @@ def val(df, entity, year, measure="gerd"):
 
 @pytest.fixture
 def built(project):
-    only_this_notebook(project)
+    project.keep_only_notebook(NB)
     project.cli("build", "--no-render", f"{NB}/sei2022-2019", f"{NB}/window-2016-2021", check=True)
     return project
 
@@ -81,7 +73,7 @@ def test_china_vs_eu_first_crossing_and_2016_2021_projection(built):
 
 
 def test_a_growth_window_outside_the_data_fails_naming_the_parameter(project):
-    only_this_notebook(project, {"bad-window": {"growth_start": 1985}})
+    project.keep_only_notebook(NB, {"bad-window": {"growth_start": 1985}})
     proc = project.cli("build", "--no-render", f"{NB}/bad-window")
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr

@@ -7,18 +7,10 @@ import io
 
 import pandas as pd
 import pytest
-import yaml
 
 NB = "iter_contributions"
 
 
-def only_this_notebook(project, extra_sets=None):
-    """Keep only this notebook in the temp project.yml (others' blocks are not under test), optionally adding sets."""
-    path = project.path("project.yml")
-    doc = yaml.safe_load(path.read_text())
-    doc["notebooks"] = {NB: doc["notebooks"][NB]}
-    doc["notebooks"][NB]["parameter_sets"].update(extra_sets or {})
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 def one(df, **where):
@@ -36,7 +28,7 @@ def table(project, address, label):
 @pytest.fixture
 def built(project):
     # one non-default run combining two choices (ITER Organization's rounding; estimates up to 2018), plus the default
-    only_this_notebook(project, {"iter-org-2018": {"share_source": "iter_org", "as_of_year": 2018}})
+    project.keep_only_notebook(NB, {"iter-org-2018": {"share_source": "iter_org", "as_of_year": 2018}})
     project.cli("build", "--no-render", f"{NB}/default", f"{NB}/iter-org-2018", check=True)
     return project
 
@@ -116,7 +108,7 @@ def test_appropriations_keep_missing_years_empty_and_derive_fy2013(built):
 
 
 def test_bad_parameters_fail_naming_the_parameter(project):
-    only_this_notebook(project, {"bad-year": {"as_of_year": 1990},
+    project.keep_only_notebook(NB, {"bad-year": {"as_of_year": 1990},
                                  "bad-phase-source": {"phase": "operation", "share_source": "doe_2006"}})
     for run, message in (("bad-year", "parameter as_of_year = 1990"),
                          ("bad-phase-source", "parameter share_source = 'doe_2006'")):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import yaml
 
 NB = "megascience_costs"
 PAIRING_SETS = [
@@ -16,13 +15,6 @@ PAIRING_SETS = [
 ]
 
 
-def only_this_notebook(project, extra_sets=None):
-    """Keep only this notebook in the temp project.yml (others' blocks are not under test), optionally adding sets."""
-    path = project.path("project.yml")
-    doc = yaml.safe_load(path.read_text())
-    doc["notebooks"] = {NB: doc["notebooks"][NB]}
-    doc["notebooks"][NB]["parameter_sets"].update(extra_sets or {})
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 def one(df, **where):
@@ -35,7 +27,7 @@ def one(df, **where):
 
 @pytest.fixture
 def built(project):
-    only_this_notebook(project, {"test-alternatives": {"iss_estimator": "wikipedia_2010", "lbnf_source": "science_2012",
+    project.keep_only_notebook(NB, {"test-alternatives": {"iss_estimator": "wikipedia_2010", "lbnf_source": "science_2012",
                                                        "eur_usd_pairing": "lowest"}})
     project.cli("build", "--no-render", f"{NB}/default", f"{NB}/us-illustrative-high", f"{NB}/test-alternatives",
                 check=True)
@@ -96,7 +88,7 @@ def test_altitude_lbnf_and_horizon_europe(built):
 
 
 def test_a_year_outside_the_oig_horizon_fails_naming_the_parameter(project):
-    only_this_notebook(project, {"bad-year": {"through_year": 2030}})
+    project.keep_only_notebook(NB, {"bad-year": {"through_year": 2030}})
     proc = project.cli("build", "--no-render", f"{NB}/bad-year")
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr

@@ -11,28 +11,12 @@ import yaml
 NB = "publications_people"
 
 
-def only_declared_notebooks(project) -> None:
-    """Drop register claims whose notebook project.yml does not declare yet, so this notebook builds on its own."""
-    declared = set(yaml.safe_load(project.path("project.yml").read_text())["notebooks"])
-    path = project.path("claims/register.yml")
-    reg = yaml.safe_load(path.read_text())
-    reg["claims"] = [c for c in reg["claims"] if c["check"]["notebook"] in declared]
-    ids = {c["id"] for c in reg["claims"]}
-    for c in reg["claims"]:
-        if c.get("duplicate_of") and c["duplicate_of"] not in ids:
-            c.pop("duplicate_of")
-    path.write_text(yaml.safe_dump(reg, sort_keys=False, allow_unicode=True))
 
 
-def add_parameter_set(project, name: str, values: dict) -> None:
-    path = project.path("project.yml")
-    cfg = yaml.safe_load(path.read_text())
-    cfg["notebooks"][NB]["parameter_sets"][name] = values
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
 
 
 def test_non_default_sets_match_the_catalog(project):
-    only_declared_notebooks(project)
+    project.keep_only_notebook(NB)
     project.cli("build", "--no-render", f"{NB}/open-doors-2023", f"{NB}/us-china-latest-year", check=True)
     od23 = project.claim_records(f"{NB}/open-doors-2023")
     latest = project.claim_records(f"{NB}/us-china-latest-year")
@@ -83,8 +67,7 @@ def test_non_default_sets_match_the_catalog(project):
 
 
 def test_year_outside_the_data_fails_naming_the_parameter(project):
-    only_declared_notebooks(project)
-    add_parameter_set(project, "bad-year", {"coauthorship_year": 2030})
+    project.keep_only_notebook(NB, {"bad-year": {"coauthorship_year": 2030}})
     proc = project.cli("build", "--no-render", f"{NB}/bad-year")
     assert proc.returncode != 0
     assert "coauthorship_year" in proc.stdout + proc.stderr

@@ -7,20 +7,12 @@ from __future__ import annotations
 import math
 
 import pytest
-import yaml
 
 from analysis.parameters import read_parameters
 
 NB = "us_share_global_research"
 
 
-def only_this_notebook(project, extra_sets=None):
-    """Keep only this notebook in the temp project.yml (others' blocks are not under test), optionally adding sets."""
-    path = project.path("project.yml")
-    doc = yaml.safe_load(path.read_text())
-    doc["notebooks"] = {NB: doc["notebooks"][NB]}
-    doc["notebooks"][NB]["parameter_sets"].update(extra_sets or {})
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 def val(df, entity, year, measure):
@@ -31,7 +23,7 @@ def val(df, entity, year, measure):
 
 @pytest.fixture
 def built(project):
-    only_this_notebook(project)
+    project.keep_only_notebook(NB)
     project.cli("build", "--no-render", f"{NB}/basic-research-low", f"{NB}/nsf-universe", f"{NB}/msti-2023-vintage", check=True)
     return project
 
@@ -105,7 +97,7 @@ def test_nsf_universe_interpolates_the_world_total_and_msti_2023_revises_the_amo
 
 
 def test_a_year_outside_the_data_fails_naming_the_parameter(project):
-    only_this_notebook(project, {"bad-year": {"year": 2030}})
+    project.keep_only_notebook(NB, {"bad-year": {"year": 2030}})
     proc = project.cli("build", "--no-render", f"{NB}/bad-year")
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
