@@ -199,3 +199,14 @@ def build(layout: Layout, selection=None, *, force=False, workers=None, echo=pri
         report.generate(context, result)
         result.report_generated = True
         return result
+
+
+def build_ledger(layout: Layout, echo=print) -> list[dict]:
+    """Build what is stale (no render) and return the ledger; DriftError if no ledger could be made."""
+    from .errors import DriftError
+
+    result = build(layout, echo=echo)
+    if result.ledger is None:
+        raise DriftError("no ledger was produced (is claims/register.yml missing?)",
+                         hint="restore claims/register.yml, then run the command again")
+    return result.ledger

@@ -9,19 +9,16 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..build import build
-    from ..errors import DriftError
+    from ..build import build_ledger
     from ..ledger import changes, describe_change, read_lock, write_lock
     from ..paths import Layout
 
     layout = Layout.find()
-    result = build(layout)
-    if result.ledger is None:
-        raise DriftError("no ledger was produced (is claims/register.yml missing?)")
+    rows = build_ledger(layout)
     before = (read_lock(layout.lock) or {}).get("claims", {})
-    moved = changes(before, result.ledger)
-    write_lock(layout.lock, result.ledger)
+    moved = changes(before, rows)
+    write_lock(layout.lock, rows)
     for change in moved:
         print(f"  {describe_change(change)}")
-    print(f"Locked {len(result.ledger)} claims in {layout.relative(layout.lock)} ({len(moved)} changed). Commit it.")
+    print(f"Locked {len(rows)} claims in {layout.relative(layout.lock)} ({len(moved)} changed). Commit it.")
     return 0
