@@ -82,6 +82,20 @@ class TempProject:
         """Accept a deliberate edit of a dataset with the real `data accept` command."""
         self.cli("data", "accept", dataset, check=True)
 
+    def record_hash_unchecked(self, dataset: str) -> None:
+        """Write a dataset's current sha256 and bytes into the catalog WITHOUT the schema check that
+        `data accept` makes: simulates a broken file whose checksum was recorded anyway."""
+        import hashlib
+
+        dp_path = self.path("data/datapackage.json")
+        dp = json.loads(dp_path.read_text(encoding="utf-8"))
+        for res in dp["resources"]:
+            if res["name"] == dataset:
+                data = (self.path("data") / res["path"]).read_bytes()
+                res["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
+                res["bytes"] = len(data)
+        dp_path.write_text(json.dumps(dp, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
 
 def copy_project(source: Path, dest: Path) -> TempProject:
     """Copy ``source`` (a project without its build outputs) and this repo's analysis package to ``dest``."""
