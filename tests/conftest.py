@@ -97,6 +97,15 @@ class TempProject:
         dp_path.write_text(json.dumps(dp, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def one_row(df, **where):
+    """The single row of ``df`` whose columns equal ``where`` (fails the test unless exactly one matches)."""
+    rows = df
+    for column, wanted in where.items():
+        rows = rows[rows[column] == wanted]
+    assert len(rows) == 1, (df.attrs.get("dataset"), where, len(rows))
+    return rows.iloc[0]
+
+
 def copy_project(source: Path, dest: Path) -> TempProject:
     """Copy ``source`` (a project without its build outputs) and this repo's analysis package to ``dest``."""
     ignore = shutil.ignore_patterns("_build", "_site", ".venv", "__pycache__", ".git", "*.egg-info", ".pytest_cache",

@@ -8,7 +8,7 @@ the recorded values against numbers recomputed here from the catalog.
 from __future__ import annotations
 
 import pytest
-from conftest import REPO, copy_project
+from conftest import REPO, copy_project, one_row
 
 pytestmark = pytest.mark.slow
 
@@ -17,11 +17,7 @@ CLAIM = "chips-six-percent"
 
 
 def value(df, **where):
-    rows = df
-    for key, wanted in where.items():
-        rows = rows[rows[key] == wanted]
-    assert len(rows) == 1, (df.attrs.get("dataset"), where, len(rows))
-    return float(rows["value"].iloc[0])
+    return float(one_row(df, **where)["value"])
 
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import one_row
 
 NB = "global_rd_shares"
 
@@ -13,9 +14,7 @@ NB = "global_rd_shares"
 
 
 def val(df, entity, year, measure="gerd"):
-    rows = df[(df["entity"] == entity) & (df["year"] == year) & (df["measure"] == measure)]
-    assert len(rows) == 1, (entity, year, measure)
-    return float(rows["value"].iloc[0])
+    return float(one_row(df, entity=entity, year=year, measure=measure)["value"])
 
 
 @pytest.fixture

@@ -7,18 +7,12 @@ import io
 
 import pandas as pd
 import pytest
+from conftest import one_row as one
 
 NB = "iter_contributions"
 
 
 
-
-def one(df, **where):
-    rows = df
-    for col, value in where.items():
-        rows = rows[rows[col] == value]
-    assert len(rows) == 1, where
-    return rows.iloc[0]
 
 
 def table(project, address, label):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import one_row as one
 
 NB = "megascience_costs"
 PAIRING_SETS = [
@@ -16,13 +17,6 @@ PAIRING_SETS = [
 
 
 
-
-def one(df, **where):
-    rows = df
-    for col, value in where.items():
-        rows = rows[rows[col] == value]
-    assert len(rows) == 1, where
-    return rows.iloc[0]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import one_row
 
 from analysis.parameters import read_parameters
 
@@ -16,9 +17,7 @@ NB = "us_share_global_research"
 
 
 def val(df, entity, year, measure):
-    rows = df[(df["entity"] == entity) & (df["year"] == year) & (df["measure"] == measure)]
-    assert len(rows) == 1, (entity, year, measure)
-    return float(rows["value"].iloc[0])
+    return float(one_row(df, entity=entity, year=year, measure=measure)["value"])
 
 
 @pytest.fixture
