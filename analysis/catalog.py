@@ -15,11 +15,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import file_sha256
+from .files import atomic_write_bytes, file_sha256, file_sha256_bytes
 from .errors import CatalogError, DataIntegrityError, SchemaError, UndeclaredDatasetError
 from . import runlog
 from .paths import Layout
@@ -42,28 +41,6 @@ def dump_descriptor(descriptor: dict) -> str:
     """The text of datapackage.json: indent 2, UTF-8 kept as is, trailing newline (stable diffs)."""
     return json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
 
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
-
-    Readers see the old content or the new one, never a partial file; on error the old file stays.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -310,12 +287,6 @@ def remember_accepted(layout: Layout, path: Path, sha256: str) -> None:
     except OSError:
         pass  # the store is a convenience: a read-only or full _build/ must not stop a load
 
-
-def file_sha256_bytes(data: bytes) -> str:
-    """Hex sha256 of ``data``."""
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def load(name: str, *, layout: Layout | None = None):

@@ -18,16 +18,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import file_sha256
-from .catalog import (
-    Catalog,
-    accepted_store_path,
-    atomic_write_bytes,
-    dump_descriptor,
-    file_sha256_bytes,
-    primary_key,
-    remember_accepted,
-)
+from .catalog import Catalog, accepted_store_path, dump_descriptor, primary_key, remember_accepted
+from .files import atomic_write_bytes, file_sha256, file_sha256_bytes
 from .errors import CatalogError, DataIntegrityError, SchemaError
 
 GIT_HISTORY_LIMIT = 200  # commits of one file searched for its accepted version

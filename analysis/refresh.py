@@ -13,7 +13,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import Catalog, atomic_write_bytes, file_sha256_bytes
+from .catalog import Catalog
+from .files import atomic_write_bytes, file_sha256_bytes
 from .datadiff import Accepted, TableDiff, accept, diff_dataset
 from .errors import DataIntegrityError, RefreshError, SchemaError
 
