@@ -1,10 +1,14 @@
 """Reproducible checks of quantitative claims about U.S. international science collaboration.
 
-Notebooks use three entry points:
+Notebooks use these entry points:
 
+* ``analysis.parameters.check(notebook, globals())``: the run's parameters meet project.yml's rules;
 * ``analysis.load(name)``: a catalog dataset as a typed DataFrame (checksum and schema verified);
-* ``analysis.claims.record(...)``: the reproduced value of a registered claim;
-* ``analysis.figures.record(label, data)``: the rows a figure plots, for its review packet.
+* ``analysis.lookup`` (``value``, ``row``, ``rows``, ``stack``, ``show``), ``analysis.units``
+  (``Rate``, ``convert``) and ``analysis.inputs.Inputs``: the shared notebook helpers;
+* ``analysis.figures.record(label, data, datasets=[...])``: the rows a figure plots and their datasets;
+* ``analysis.claims.record(claim_id, value, ...)``: what the data give for a registered claim
+  (the verdict follows ``docs/verdict-policy.md``).
 """
 
 __version__ = "0.1.0"

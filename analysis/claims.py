@@ -1,16 +1,18 @@
 """The claims register and verdicts.
 
 Notebooks call :func:`record` with the value they reproduced for a registered claim. The verdict is
-computed here, in one place, from the register's stated value, comparison and tolerance, plus any
-caveat the notebook states explicitly:
+computed here, in one place, from the register's stated value, comparison and tolerance, plus what
+the notebook found (see ``docs/verdict-policy.md``). Each claim is judged as worded, at its
+document's reference date; the order of the tests is the policy's:
 
-* ``unverifiable``            no value could be reproduced from public data (a reason is required);
-* ``reproduced``              the reproduced value agrees with the stated one within tolerance;
-* ``reproduced-with-caveat``  it agrees, but the notebook records that the label, measure, year or
-                              source attribution does not;
-* ``outdated``                it disagrees, but the notebook shows the stated value was true for an
-                              earlier year or edition;
-* ``not-reproduced``          the data contradict it.
+* ``reproduced``              data for the claim's own measure agree with the stated value;
+* ``reproduced-with-caveat``  they agree, with a minor flaw the notebook states (attribution, source
+                              year, rounding, a looser wording of the same measure);
+* ``mislabelled``             the stated number is printed in the cited source (or the chain it
+                              traces to), but for another measure, population, unit or scope;
+* ``outdated``                the number was true at an earlier date, not at the document's date;
+* ``not-reproduced``          the data for the claim's measure contradict it;
+* ``unverifiable``            no data for the claim's measure could be reached (a reason is required).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
+from datetime import date as _date
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,7 +31,9 @@ from .errors import ClaimRecordError, RegisterError
 from .paths import Layout
 
 MIME = "application/vnd.claimcheck.claim+json"
-VERDICTS = ("reproduced", "reproduced-with-caveat", "outdated", "not-reproduced", "unverifiable")
+VERDICTS = ("reproduced", "reproduced-with-caveat", "mislabelled", "outdated", "not-reproduced", "unverifiable")
+#: What a claim states: the comparison kinds of the register (see its header).
+KINDS = ("share", "amount", "count", "date", "duration", "quantity", "rank", "trend", "membership")
 COMPARISONS = ("=", "~", ">", ">=", "<", "<=")
 TOLERANCE_TYPES = ("absolute", "relative", "exact")
 
@@ -71,6 +76,9 @@ def _load_register(path: str) -> Register:
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
         raise RegisterError(f"{p.name}: expected a mapping with 'documents' and a 'claims' list")
     documents = raw.get("documents") or {}
+    for doc_id, doc in documents.items():
+        _check_document(p.name, doc_id, doc)
+    _check_left_out(p.name, raw.get("left_out") or [], documents)
     claims: dict[str, dict] = {}
     for i, claim in enumerate(raw["claims"]):
         where = f"{p.name}: claim #{i + 1} ({claim.get('id', 'no id') if isinstance(claim, dict) else claim!r})"
@@ -99,10 +107,48 @@ def _load_register(path: str) -> Register:
             raise RegisterError(f"{where}: a {tol['type']} tolerance needs a numeric value")
         if not tol.get("why"):
             raise RegisterError(f"{where}: the tolerance needs a 'why' a reviewer can dispute")
+        if "reading" in claim and not (isinstance(claim["reading"], str) and claim["reading"].strip()):
+            raise RegisterError(f"{where}: 'reading' must say, in words, the reading the claim is judged on")
+        if "kind" in claim and claim["kind"] not in KINDS:
+            raise RegisterError(f"{where}: kind {claim['kind']!r} is not one of {KINDS}")
         if claim.get("duplicate_of") and claim["duplicate_of"] not in {c.get("id") for c in raw["claims"]}:
             raise RegisterError(f"{where}: duplicate_of names unknown claim {claim['duplicate_of']!r}")
         claims[claim["id"]] = claim
     return Register(p, documents, claims)
+
+
+def _check_document(file_name: str, doc_id: str, doc) -> None:
+    """A document needs a citation, and one reference date with the reasoning behind it."""
+    where = f"{file_name}: document {doc_id!r}"
+    if not isinstance(doc, dict) or not doc.get("citation"):
+        raise RegisterError(f"{where}: expected a mapping with a 'citation'")
+    date = doc.get("reference_date")
+    try:
+        _date.fromisoformat(str(date))
+    except ValueError:
+        raise RegisterError(
+            f"{where}: reference_date {date!r} is not an ISO date (YYYY-MM-DD)",
+            hint="every document is judged at one reference date: its publication date, or the latest event it mentions",
+        ) from None
+    if not doc.get("reference_date_basis"):
+        raise RegisterError(f"{where}: reference_date_basis must say how the reference date was derived")
+
+
+def _check_left_out(file_name: str, left_out, documents: dict) -> None:
+    """Statements deliberately not registered: each names its document and says why."""
+    if not isinstance(left_out, list):
+        raise RegisterError(f"{file_name}: 'left_out' must be a list")
+    for i, item in enumerate(left_out):
+        where = f"{file_name}: left_out #{i + 1}"
+        if not isinstance(item, dict) or not item.get("quote") or not item.get("why"):
+            raise RegisterError(f"{where}: expected a mapping with 'document', 'quote' and 'why'")
+        if item.get("document") not in documents:
+            raise RegisterError(f"{where}: unknown document {item.get('document')!r}")
+
+
+def reference_date(register: "Register", claim: dict) -> str:
+    """The ISO date a claim is judged at: its document's reference date."""
+    return str(register.documents[claim["document"]]["reference_date"])
 
 
 def agrees(stated: float, reproduced: float, comparison: str, tolerance: dict) -> bool:
@@ -122,15 +168,26 @@ def agrees(stated: float, reproduced: float, comparison: str, tolerance: dict) -
     raise ValueError(f"unknown comparison {comparison!r}")
 
 
-def verdict(claim: dict, reproduced: float | None, *, caveats=(), earlier: dict | None = None) -> str:
-    """The verdict for ``claim`` given what a notebook reproduced (see the module docstring)."""
+def verdict(claim: dict, reproduced: float | None, *, caveats=(), earlier: dict | None = None,
+            found: dict | None = None) -> str:
+    """The verdict for ``claim`` under the verdict policy (see the module docstring for the order).
+
+    ``reproduced`` is the value of the claim's own measure at its document's date (None: no data);
+    ``found`` is where the stated number is printed for another measure; ``earlier`` is when the
+    number was true before the document's date.
+    """
     stated = claim["stated"].get("value")
-    if reproduced is None or stated is None:
+    if stated is None:
         return "unverifiable"
     comparison = claim["stated"].get("comparison", "=")
-    if agrees(float(stated), float(reproduced), comparison, claim["tolerance"]):
+    tolerance = claim["tolerance"]
+    if reproduced is not None and agrees(float(stated), float(reproduced), comparison, tolerance):
         return "reproduced-with-caveat" if caveats else "reproduced"
-    if earlier is not None and agrees(float(stated), float(earlier["value"]), comparison, claim["tolerance"]):
+    if found is not None:
+        return "mislabelled"
+    if reproduced is None:
+        return "unverifiable"
+    if earlier is not None and agrees(float(stated), float(earlier["value"]), comparison, tolerance):
         return "outdated"
     return "not-reproduced"
 
@@ -139,58 +196,89 @@ def record(
     claim_id: str,
     reproduced: float | None,
     *,
-    unit: str | None = None,
     rationale: str,
+    reading: str | None = None,
+    unit: str | None = None,
     caveats: list[str] | tuple = (),
+    found: dict | None = None,
     earlier: dict | None = None,
     reason: str | None = None,
     figures: list[str] | tuple = (),
+    datasets: list | tuple = (),
     details: dict | None = None,
-):
-    """Record the reproduced value of a registered claim in the executed notebook; return the verdict.
+) -> str:
+    """Record what a notebook found for a registered claim in the executed notebook; return the verdict.
 
-    ``reproduced`` is in the register's unit for the claim (``unit`` must match it when given) or
-    None when no public data could be reached, in which case ``reason`` says why and what would
-    settle it. ``caveats`` are explicit statements of what does not match (label, measure, year,
-    source attribution). ``earlier`` = {"value", "year" or "edition", "source"} shows when the stated
-    value was true. ``figures`` are labels of the figures that show the evidence.
+    ``reproduced``  the value of the claim's own measure at its document's reference date, in the
+                    register's unit (``unit``, when given, must match it); None when no data for that
+                    measure exist, and then ``reason`` says why and what would settle it.
+    ``rationale``   the finding in words, built from computed values (never typed numbers).
+    ``reading``     the reading this run judges the claim on; defaults to the register's ``reading``.
+                    A variant parameter set names its own (another measure, date, vintage, ...).
+    ``caveats``     minor flaws of an agreeing claim: source attribution or year, rounding, a looser
+                    wording of the same measure.
+    ``found``       {"value", "measure", "dataset"[, "locator"]}: the stated number as printed in the
+                    cited source or the chain it traces to, for the measure it really is (gives
+                    ``mislabelled`` unless the claim's own measure agrees).
+    ``earlier``     {"value", "year" or "date" or "edition", "dataset" or "source"}: when the stated
+                    number was true before the document's date (gives ``outdated``).
+    ``figures``     labels of the figures and tables that show the evidence.
+    ``datasets``    the tables (as loaded) or dataset names the value is computed from; by default
+                    every dataset this run loaded.
     """
     from IPython.display import display
 
     from .catalog import loaded
+    from .lookup import dataset_names
 
     register = Register.load()
     claim = register.claim(claim_id)
+    where = f"claim {claim_id}"
     stated_unit = claim["stated"].get("unit")
     if unit is not None and stated_unit is not None and unit != stated_unit:
         raise ClaimRecordError(
-            f"claim {claim_id}: reproduced value given in {unit!r} but the register states {stated_unit!r}",
+            f"{where}: reproduced value given in {unit!r} but the register states {stated_unit!r}",
             hint="convert the reproduced value to the register's unit",
         )
-    if reproduced is None and not reason:
-        raise ClaimRecordError(f"claim {claim_id}: an unverifiable claim needs a reason", hint="pass reason='...'")
-    if reproduced is not None:
-        if isinstance(reproduced, bool) or not isinstance(reproduced, (int, float)) or not math.isfinite(reproduced):
-            raise ClaimRecordError(f"claim {claim_id}: reproduced value {reproduced!r} is not a finite number")
-        reproduced = float(reproduced)
-    if earlier is not None and "value" not in earlier:
-        raise ClaimRecordError(f"claim {claim_id}: 'earlier' needs a value (and a year or edition)")
+    if reproduced is None and found is None and not reason:
+        raise ClaimRecordError(f"{where}: an unverifiable claim needs a reason", hint="pass reason='...'")
+    reproduced = _finite(reproduced, f"{where}: reproduced value")
+    if found is not None:
+        missing = {"value", "measure", "dataset"} - set(found)
+        if missing:
+            raise ClaimRecordError(f"{where}: 'found' needs {sorted(missing)}", hint="found={'value', 'measure', 'dataset'}")
+        found = {**found, "value": _finite(found["value"], f"{where}: found value"),
+                 "dataset": dataset_names([found["dataset"]], what=where)[0]}
+        stated = claim["stated"].get("value")
+        if stated is None or not agrees(float(stated), found["value"], claim["stated"].get("comparison", "="), claim["tolerance"]):
+            raise ClaimRecordError(
+                f"{where}: 'found' value {found['value']:g} does not match the stated {stated}",
+                hint="'found' is the stated number itself, printed for another measure",
+            )
+    if earlier is not None:
+        if "value" not in earlier or not ({"year", "date", "edition"} & set(earlier)):
+            raise ClaimRecordError(f"{where}: 'earlier' needs a value and a year, date or edition")
+        earlier = {**earlier, "value": _finite(earlier["value"], f"{where}: earlier value")}
     if isinstance(caveats, str):
         caveats = [caveats]
-    result = verdict(claim, reproduced, caveats=caveats, earlier=earlier)
+    used = dataset_names(datasets, what=where) if datasets else sorted({entry["dataset"] for entry in loaded})
+    result = verdict(claim, reproduced, caveats=caveats, earlier=earlier, found=found)
     payload = {
         "claim": claim_id,
         "stated": claim["stated"].get("value"),
         "reproduced": reproduced,
         "unit": stated_unit,
         "verdict": result,
+        "reading": reading or claim.get("reading"),
+        "reference_date": reference_date(register, claim),
         "rationale": rationale,
         "caveats": list(caveats),
+        "found": found,
         "earlier": earlier,
         "reason": reason,
         "figures": list(figures),
         "details": details or {},
-        "datasets": sorted({entry["dataset"] for entry in loaded}),
+        "datasets": used,
         "run": os.environ.get("CLAIMCHECK_RUN"),
     }
     json.dumps(payload)  # fail here, not in the build, if something is not serialisable
@@ -201,6 +289,21 @@ def record(
     runlog.append({"event": "claim"})
     display({MIME: payload, "text/markdown": summary, "text/plain": summary}, raw=True)
     return result
+
+
+def _finite(value, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.number) and math.isfinite(float(value)):
+                return float(value)
+        except ImportError:
+            pass
+        raise ClaimRecordError(f"{what} {value!r} is not a finite number")
+    return float(value)
 
 
 def recorded_in(notebook_json: dict) -> list[dict]:

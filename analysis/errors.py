@@ -76,3 +76,11 @@ class ReviewError(ClaimcheckError):
 
 class ReleaseError(ClaimcheckError):
     """A release cannot be recorded."""
+
+
+class FigureRecordError(ClaimcheckError):
+    """A notebook recorded a figure wrongly (bad label, undeclared or unloaded datasets)."""
+
+
+class LookupFailed(ClaimcheckError):
+    """A value lookup in a loaded table matched no row, or more than one."""

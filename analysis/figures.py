@@ -1,14 +1,16 @@
 """Figures: one seaborn style for the report, and the record of the rows each figure plots.
 
 A figure is drawn in a notebook cell whose first lines are ``#| label: fig-...`` and
-``#| fig-cap: ...``. Calling :func:`record` in a separate cell stores the plotted rows (and the
-datasets they come from) in the executed notebook; the build turns that into the figure's review
-packet and provenance line.
+``#| fig-cap: ...``. Calling :func:`record` in a separate cell stores the plotted rows and the
+datasets they come from (declared by the notebook, checked against what the run loaded) in the
+executed notebook; the build turns that into the figure's data credit, review packet and provenance.
 """
 
 from __future__ import annotations
 
 import os
+
+from .errors import FigureRecordError
 
 MIME = "application/vnd.claimcheck.figure+json"
 
@@ -23,20 +25,32 @@ def style() -> None:
                          "svg.hashsalt": "claimcheck", "axes.titleweight": "bold"})
 
 
-def record(label: str, data, *, note: str | None = None) -> None:
-    """Store the rows figure ``label`` plots, with the datasets loaded so far, in the executed notebook."""
+def record(label: str, data, *, datasets, note: str | None = None) -> None:
+    """Store the rows figure (or table) ``label`` plots and the datasets they come from.
+
+    ``data`` is the DataFrame the figure draws, ``datasets`` the tables (as returned by
+    ``analysis.load``) or dataset names those rows are computed from: exactly those, since they
+    become the figure's data credit, review packet inputs and review record. Each must have been
+    loaded by this run.
+    """
     from IPython.display import display
 
-    from .catalog import loaded
+    from .lookup import dataset_names
 
     if not (label.startswith("fig-") or label.startswith("tbl-")):
-        raise ValueError(f"figure label {label!r} must start with 'fig-' or 'tbl-'")
+        raise FigureRecordError(f"figure label {label!r} must start with 'fig-' or 'tbl-'")
+    if isinstance(datasets, str) or not datasets:
+        raise FigureRecordError(
+            f"figure {label}: datasets must list the tables its rows come from",
+            hint="figures.record(label, data, datasets=[table, ...]) with tables loaded by analysis.load",
+        )
+    names = dataset_names(datasets, what=f"figure {label}")
     payload = {
         "label": label,
         "columns": [str(c) for c in data.columns],
         "csv": data.to_csv(index=False),
         "rows": int(len(data)),
-        "datasets": sorted({entry["dataset"] for entry in loaded}),
+        "datasets": names,
         "note": note,
         "run": os.environ.get("CLAIMCHECK_RUN"),
     }

@@ -14,12 +14,13 @@ import json
 from pathlib import Path
 
 from .files import canonical_json, write_if_changed
-from .claims import Register, recorded_in, verdict
+from .claims import Register, recorded_in, reference_date, verdict
 from .errors import ClaimRecordError, DriftError, RegisterError
 from .paths import Layout
 
 LEDGER_FIELDS = (
-    "claim", "document", "quote", "stated", "comparison", "unit", "year", "reproduced", "verdict",
+    "claim", "document", "quote", "stated", "comparison", "unit", "year", "reference_date", "reading",
+    "reproduced", "verdict",
     "rationale", "caveats", "notebook", "parameter_set", "datasets", "data_sha256",
 )
 
@@ -71,7 +72,10 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
             "year": claim["stated"].get("year"),
             "reproduced": record["reproduced"],
             "verdict": verdict(claim, record["reproduced"], caveats=record.get("caveats") or (),
-                               earlier=record.get("earlier")),
+                               earlier=record.get("earlier"), found=record.get("found")),
+            "reading": record.get("reading") or claim.get("reading"),
+            "reference_date": reference_date(register, claim),
+            "found": record.get("found"),
             "rationale": record.get("rationale", ""),
             "caveats": record.get("caveats") or [],
             "reason": record.get("reason"),

@@ -1,7 +1,16 @@
 """Notebook parameters: read the papermill ``parameters`` cell and check parameter sets against it.
 
 papermill injects whatever it is given; this module rejects unknown names and wrong types *before*
-any notebook runs, naming the notebook and the parameter.
+any notebook runs, naming the notebook and the parameter. The rules live in one place, project.yml:
+
+* per parameter, ``choices``, ``min`` and ``max`` (the type comes from the default in the notebook);
+* per notebook, ``rules``: conditions that span parameters or depend on data, each a Python
+  expression over the parameter names and the data functions ``years``, ``value`` and ``values``
+  (see :func:`rule_namespace`), with an optional ``when`` and a ``why`` for the message.
+
+The build checks every parameter set before any kernel starts; each notebook calls
+:func:`check` at its top so that runs started elsewhere (JupyterLab, plain papermill) meet the
+same rules.
 """
 
 from __future__ import annotations
@@ -69,13 +78,86 @@ class Constraint:
         return None
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A condition over several parameters (and the data): ``require`` must hold whenever ``when`` does."""
+
+    require: str
+    why: str
+    when: str | None = None
+
+    @classmethod
+    def from_mapping(cls, mapping: dict) -> "Rule":
+        if not isinstance(mapping, dict):
+            raise ValueError(f"a rule must be a mapping with 'require' and 'why', got {mapping!r}")
+        unknown = set(mapping) - {"require", "when", "why"}
+        if unknown:
+            raise ValueError(f"unknown rule key(s) {sorted(unknown)}; expected require, when, why")
+        if not mapping.get("require") or not mapping.get("why"):
+            raise ValueError(f"rule {mapping!r} needs 'require' (an expression) and 'why'")
+        for key in ("require", "when"):
+            if mapping.get(key) is not None:
+                try:
+                    compile(mapping[key], f"<rule {key}>", "eval")
+                except SyntaxError as exc:
+                    raise ValueError(f"rule {key} {mapping[key]!r} is not a valid expression: {exc.msg}") from None
+        return cls(mapping["require"], mapping["why"], mapping.get("when"))
+
+    def violation(self, values: dict[str, Any]) -> str | None:
+        """None if the rule holds for ``values``; otherwise what is wrong, in words."""
+        namespace = {**rule_namespace(), **values}
+        try:
+            if self.when is not None and not eval(self.when, {"__builtins__": {}}, namespace):  # noqa: S307
+                return None
+            if eval(self.require, {"__builtins__": {}}, namespace):  # noqa: S307
+                return None
+        except NameError as exc:
+            return f"rule {self.require!r} names something that is not a parameter or data function ({exc})"
+        except Exception as exc:  # a data lookup inside the rule failed: say which
+            message = getattr(exc, "message", str(exc))
+            return f"rule {self.require!r} could not be evaluated: {message}"
+        shown = ", ".join(f"{k}={values[k]!r}" for k in sorted(values) if k in self.require + (self.when or ""))
+        condition = f"when {self.when}, " if self.when else ""
+        return f"{condition}expected {self.require} ({self.why}); got {shown}"
+
+
+def rule_namespace() -> dict[str, Any]:
+    """Functions a rule may call: data read from the catalog, checked like any load."""
+
+    def _table(dataset: str):
+        from .catalog import load
+
+        return load(dataset)
+
+    def years(dataset: str, **where) -> list[int]:
+        """The years present in ``dataset`` among the rows matching ``where``."""
+        from .lookup import rows
+
+        return sorted({int(y) for y in rows(_table(dataset), **where)["year"].dropna()})
+
+    def value(dataset: str, column: str = "value", **where) -> float:
+        """The single ``column`` value of ``dataset`` for the row matching ``where``."""
+        from .lookup import value as lookup_value
+
+        return lookup_value(_table(dataset), column, **where)
+
+    def values(dataset: str, column: str = "value", **where) -> list:
+        """All ``column`` values of ``dataset`` among the rows matching ``where``."""
+        from .lookup import rows
+
+        return rows(_table(dataset), **where)[column].tolist()
+
+    return {"years": years, "value": value, "values": values, "min": min, "max": max, "len": len}
+
+
 @dataclass
 class ParameterSpec:
-    """The parameters of one notebook, from its ``parameters`` cell, plus project.yml constraints."""
+    """The parameters of one notebook, from its ``parameters`` cell, plus project.yml constraints and rules."""
 
     notebook: str
     parameters: dict[str, Parameter]
     constraints: dict[str, Constraint] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.parameters.items()}
@@ -102,6 +184,8 @@ class ParameterSpec:
             reason = constraint.violation(values[name])
             if reason:
                 problems.append(f"parameter {name!r} = {values[name]!r}: {reason}")
+        if not problems:
+            problems += [v for v in (rule.violation(values) for rule in self.rules) if v]
         if problems:
             raise ParameterError(
                 f"parameter set {set_name!r} of notebook {self.notebook!r} is invalid:\n    "
@@ -146,3 +230,21 @@ def read_parameters(notebook_path: Path) -> dict[str, Parameter]:
         help_text = line.split("#", 1)[1].strip() if "#" in line else ""
         params[name] = Parameter(name, default, help_text)
     return params
+
+
+def check(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Check the parameter values in ``namespace`` (a notebook's ``globals()``) against project.yml.
+
+    Every notebook calls this at its top, so a run started outside the build (JupyterLab, plain
+    papermill) meets the same types, constraints and rules as the build checks before it starts.
+    Returns the checked values; raises ParameterError naming the notebook and parameter.
+    """
+    from .project import Project
+
+    spec = Project.load().parameter_specs[notebook]
+    current = {name: namespace[name] for name in spec.parameters if name in namespace}
+    missing = sorted(set(spec.parameters) - set(current))
+    if missing:
+        raise ParameterError(f"notebook {notebook!r}: parameters {missing} are not defined",
+                             hint="run the parameters cell first")
+    return spec.resolve("in this session", current)

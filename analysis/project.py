@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from .errors import ParameterError, ProjectFileError
-from .parameters import Constraint, ParameterSpec, read_parameters
+from .parameters import Constraint, ParameterSpec, Rule, read_parameters
 from .paths import Layout
 
 DEFAULT_SET = "default"
@@ -36,6 +36,7 @@ class NotebookConfig:
     datasets: tuple[str, ...]
     parameter_sets: dict[str, dict[str, Any]]
     constraints: dict[str, Constraint] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
 
 
 @dataclass
@@ -65,11 +66,11 @@ class Project:
             where = f"{path.name}: notebook {name!r}"
             if not isinstance(entry, dict):
                 raise ProjectFileError(f"{where}: expected a mapping")
-            unknown = set(entry) - {"title", "datasets", "parameter_sets", "parameters"}
+            unknown = set(entry) - {"title", "datasets", "parameter_sets", "parameters", "rules"}
             if unknown:
                 raise ProjectFileError(
                     f"{where}: unknown key(s) {sorted(unknown)}",
-                    hint="allowed keys are title, datasets, parameter_sets, parameters",
+                    hint="allowed keys are title, datasets, parameter_sets, parameters, rules",
                 )
             if not layout.notebook_source(name).is_file():
                 raise ProjectFileError(
@@ -91,19 +92,24 @@ class Project:
                 constraints = {k: Constraint.from_mapping(v) for k, v in (entry.get("parameters") or {}).items()}
             except (ValueError, AttributeError) as exc:
                 raise ProjectFileError(f"{where}: bad 'parameters' constraints: {exc}") from exc
+            try:
+                rules = tuple(Rule.from_mapping(r) for r in (entry.get("rules") or []))
+            except ValueError as exc:
+                raise ProjectFileError(f"{where}: bad 'rules': {exc}") from exc
             notebooks[name] = NotebookConfig(
                 name=name,
                 title=entry.get("title", name),
                 datasets=tuple(datasets),
                 parameter_sets={k: dict(v or {}) for k, v in sets.items()},
                 constraints=constraints,
+                rules=rules,
             )
         return cls(layout=layout, title=raw.get("title", "Claims report"), notebooks=notebooks)
 
     @cached_property
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         return {
-            name: ParameterSpec(name, read_parameters(self.layout.notebook_source(name)), cfg.constraints)
+            name: ParameterSpec(name, read_parameters(self.layout.notebook_source(name)), cfg.constraints, cfg.rules)
             for name, cfg in self.notebooks.items()
         }
 

@@ -48,7 +48,7 @@ def write_register(tmp_path, claims, documents=None):
     (tmp_path / "project.yml").write_text("notebooks: {}\n")
     (tmp_path / "claims").mkdir()
     path = tmp_path / "claims" / "register.yml"
-    path.write_text(yaml.safe_dump({"documents": documents or {"d": {"citation": "D"}}, "claims": claims}))
+    path.write_text(yaml.safe_dump({"documents": documents or {"d": {"citation": "D", "reference_date": "2024-01-01", "reference_date_basis": "printed"}}, "claims": claims}))
     return Layout(tmp_path)
 
 
