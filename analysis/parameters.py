@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,9 +104,9 @@ class Rule:
                     raise ValueError(f"rule {key} {mapping[key]!r} is not a valid expression: {exc.msg}") from None
         return cls(mapping["require"], mapping["why"], mapping.get("when"))
 
-    def violation(self, values: dict[str, Any]) -> str | None:
+    def violation(self, values: dict[str, Any], layout=None) -> str | None:
         """None if the rule holds for ``values``; otherwise what is wrong, in words."""
-        namespace = {**rule_namespace(), **values}
+        namespace = {**rule_namespace(layout), **values}
         try:
             if self.when is not None and not eval(self.when, {"__builtins__": {}}, namespace):  # noqa: S307
                 return None
@@ -121,13 +122,13 @@ class Rule:
         return f"{condition}expected {self.require} ({self.why}); got {shown}"
 
 
-def rule_namespace() -> dict[str, Any]:
-    """Functions a rule may call: data read from the catalog, checked like any load."""
+def rule_namespace(layout=None) -> dict[str, Any]:
+    """Functions a rule may call: data read from the project's catalog, checked like any load."""
 
     def _table(dataset: str):
         from .catalog import load
 
-        return load(dataset)
+        return load(dataset, layout=layout)
 
     def years(dataset: str, **where) -> list[int]:
         """The years present in ``dataset`` among the rows matching ``where``."""
@@ -158,6 +159,7 @@ class ParameterSpec:
     parameters: dict[str, Parameter]
     constraints: dict[str, Constraint] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
+    layout: Any = None  # the project whose catalog data-dependent rules read
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.parameters.items()}
@@ -185,7 +187,7 @@ class ParameterSpec:
             if reason:
                 problems.append(f"parameter {name!r} = {values[name]!r}: {reason}")
         if not problems:
-            problems += [v for v in (rule.violation(values) for rule in self.rules) if v]
+            problems += [v for v in (rule.violation(values, self.layout) for rule in self.rules) if v]
         if problems:
             raise ParameterError(
                 f"parameter set {set_name!r} of notebook {self.notebook!r} is invalid:\n    "
@@ -247,4 +249,5 @@ def check(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]:
     if missing:
         raise ParameterError(f"notebook {notebook!r}: parameters {missing} are not defined",
                              hint="run the parameters cell first")
-    return spec.resolve("in this session", current)
+    run = os.environ.get("CLAIMCHECK_RUN", "")
+    return spec.resolve(run.partition("/")[2] or "(interactive)", current)

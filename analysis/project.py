@@ -109,7 +109,8 @@ class Project:
     @cached_property
     def parameter_specs(self) -> dict[str, ParameterSpec]:
         return {
-            name: ParameterSpec(name, read_parameters(self.layout.notebook_source(name)), cfg.constraints, cfg.rules)
+            name: ParameterSpec(name, read_parameters(self.layout.notebook_source(name)), cfg.constraints, cfg.rules,
+                                self.layout)
             for name, cfg in self.notebooks.items()
         }
 

@@ -44,6 +44,49 @@ def test_verdicts():
     assert verdict(claim(77), None) == "unverifiable"
 
 
+FOUND = {"value": 28.07, "measure": "U.S. share of world total R&D (GERD), 2016", "dataset": "crs.shares"}
+
+
+def test_verdict_order_of_the_policy():
+    """docs/verdict-policy.md: own measure first, then mislabelled, then outdated, then not-reproduced."""
+    # own-measure data agree: the source chain's other measure does not matter
+    assert verdict(claim(28), 28.2, found=FOUND) == "reproduced"
+    # own measure disagrees, the number is printed for another measure: mislabelled, before outdated
+    assert verdict(claim(28), 35.1, found=FOUND, earlier={"value": 28, "year": 2010}) == "mislabelled"
+    # no data for the claim's own measure, but the number is found for another one
+    assert verdict(claim(69), None, found={**FOUND, "value": 69}) == "mislabelled"
+    # nothing found for another measure: outdated only when it was true earlier
+    assert verdict(claim(28), 35.1, earlier={"value": 28, "year": 2010}) == "outdated"
+    assert verdict(claim(28), 35.1) == "not-reproduced"
+    assert verdict(claim(28), None) == "unverifiable"
+
+
+def test_there_are_six_verdicts():
+    from analysis.claims import VERDICTS
+
+    assert VERDICTS == ("reproduced", "reproduced-with-caveat", "mislabelled", "outdated", "not-reproduced",
+                        "unverifiable")
+
+
+def test_document_needs_a_reference_date_and_its_basis(tmp_path):
+    base = {"id": "a", "document": "d", "quote": "q", "stated": {"value": 1}, "check": {"notebook": "n"},
+            "tolerance": {"type": "exact", "why": "count"}}
+    layout = write_register(tmp_path, [base], documents={"d": {"citation": "D", "reference_date": "2024-13-01",
+                                                               "reference_date_basis": "printed"}})
+    with pytest.raises(RegisterError, match=r"document 'd': reference_date '2024-13-01' is not an ISO date"):
+        Register.load(layout)
+
+
+def test_claim_kind_and_reading_are_checked(tmp_path):
+    base = {"id": "a", "document": "d", "quote": "q", "stated": {"value": 1}, "check": {"notebook": "n"},
+            "tolerance": {"type": "exact", "why": "count"}}
+    for name, change, problem in (("k", {"kind": "vibe"}, "kind 'vibe' is not one of"),
+                                  ("r", {"reading": " "}, "'reading' must say")):
+        (tmp_path / name).mkdir()
+        with pytest.raises(RegisterError, match=problem):
+            Register.load(write_register(tmp_path / name, [{**base, **change}]))
+
+
 def write_register(tmp_path, claims, documents=None):
     (tmp_path / "project.yml").write_text("notebooks: {}\n")
     (tmp_path / "claims").mkdir()
