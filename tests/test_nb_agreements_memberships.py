@@ -1,22 +1,21 @@
 """Scenario tests for notebooks/agreements_memberships.ipynb, built in a temporary copy of the real project.
 
 CERN counts are recomputed here by a different route than the notebook's (start from CERN's 2024 page snapshot and
-apply the dated changes announced after it), so the test checks the notebook's day-by-day spell logic.
+apply the dated changes announced after it), so the test checks the notebook's day-by-day spell logic. Each claim is
+judged at its document's reference date (docs/verdict-policy.md); the default run is that reading.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pandas as pd
-import pytest
 import yaml
 
 NB = "agreements_memberships"
-
-
-
-
+COMBO = {"as_of": "2025-12-31", "act_reading": "act3-funding-agencies",
+         "icarus_start_milestone": "operations-started", "euv_count_year": 2001}
 
 
 def cern_counts(project, as_of: str) -> tuple[int, int]:
@@ -38,62 +37,103 @@ def cern_counts(project, as_of: str) -> tuple[int, int]:
     return len(members), len(associates)
 
 
-def test_cern_dates_act_reading_and_icarus_milestone(project):
-    project.keep_only_notebook(NB, {"combo": {"as_of": "2025-12-31", "act_reading": "act3-countries-and-regions",
-                                         "icarus_start_milestone": "operations-started"}})
-    project.cli("build", "--no-render", f"{NB}/mid-2024", f"{NB}/combo", check=True)
-    mid = project.claim_records(f"{NB}/mid-2024")
-    combo = project.claim_records(f"{NB}/combo")
-
-    reg = yaml.safe_load(project.path("claims/register.yml").read_text())
-    expected_ids = {c["id"] for c in reg["claims"] if c["check"]["notebook"] == NB and not c.get("duplicate_of")}
-    assert set(mid) == expected_ids
-
-    # Mid-2024 (inside the window of CERN's 2024 page): 23 members but 11 associates (Brazil joined 13 Mar 2024).
-    m, a = cern_counts(project, "2024-06-30")
-    assert (mid["cern-member-states-23"]["reproduced"], mid["cern-associate-states-10"]["reproduced"]) == (m, a)
-    assert mid["cern-member-states-23"]["verdict"] == "reproduced-with-caveat"
-    assert a != 10 and mid["cern-associate-states-10"]["verdict"] == "outdated"
-    assert mid["cern-associate-states-10"]["earlier"]["value"] == 10
-
-    # End of 2025: Estonia and Slovenia are members, Ireland an associate; 23 members is outdated.
-    m, a = cern_counts(project, "2025-12-31")
-    assert (combo["cern-member-states-23"]["reproduced"], combo["cern-associate-states-10"]["reproduced"]) == (m, a)
-    assert m != 23 and combo["cern-member-states-23"]["verdict"] == "outdated"
-    assert any("pre-stage" in c for c in combo["cern-associate-states-10"]["caveats"])
-
-    # ACT read as ACT3 'countries and regions', the U.S. among them: one fewer than the 15 stated.
-    rcn = project.load("rcn-act3-call.call")["value"].iloc[0]
-    assert combo["act-doe-plus-15-countries"]["reproduced"] == rcn - 1
-    assert combo["act-doe-plus-15-countries"]["verdict"] == "not-reproduced"
-
-    # ICARUS: installation year inferred from 'Tuesday, Aug. 14' after the July 2017 arrival; start = operations (2020).
+def installation_year(project) -> int:
+    """The first year after the arrival in which the printed month-day falls on the printed weekday."""
     arrival = project.load("fermilab-2017-icarus-arrival.events")["date"].iloc[0]
     row = project.load("fermilab-2018-icarus-installed.events").iloc[0]
     mon, day = (int(x) for x in row["month_day"].split("-"))
-    installed = next(y for y in range(arrival.year, arrival.year + 20)
-                     if dt.date(y, mon, day) > arrival.date() and dt.date(y, mon, day).strftime("%A") == row["weekday"])
-    ops = project.load("pos-ichep2022-icarus.milestones").set_index("event").loc["operations_started_at_fermilab", "year"]
-    assert combo["icarus-lowered-2018"]["reproduced"] == installed
-    assert combo["icarus-four-years-to-start"]["reproduced"] == ops - installed
+    return next(y for y in range(arrival.year, arrival.year + 20)
+                if dt.date(y, mon, day) > arrival.date() and dt.date(y, mon, day).strftime("%A") == row["weekday"])
+
+
+def test_policy_reading_and_variants(project):
+    project.keep_only_notebook(NB, {"combo": COMBO})
+    project.cli("build", "--no-render", f"{NB}/default", f"{NB}/combo", check=True)
+    default = project.claim_records(f"{NB}/default")
+    combo = project.claim_records(f"{NB}/combo")
+    reg = yaml.safe_load(project.path("claims/register.yml").read_text())
+    mine = [c for c in reg["claims"] if c["check"]["notebook"] == NB]
+    assert set(default) == {c["id"] for c in mine if not c.get("duplicate_of")}
+    assert all(c.get("kind") and c.get("reading") for c in mine)
+    # Every claim is judged at its document's reference date.
+    for c in mine:
+        if c["id"] in default:
+            assert default[c["id"]]["reference_date"] == str(reg["documents"][c["document"]]["reference_date"])
+
+    # Overview (2024-12-31): Estonia is a member, so 23 members is outdated; 10 associates (pre-stage counted) holds.
+    m, a = cern_counts(project, "2024-12-31")
+    assert (default["cern-member-states-23"]["reproduced"], default["cern-associate-states-10"]["reproduced"]) == (m, a)
+    assert m != 23 and default["cern-member-states-23"]["verdict"] == "outdated"
+    assert default["cern-member-states-23"]["earlier"]["value"] == 23
+    assert a == 10 and default["cern-associate-states-10"]["verdict"] == "reproduced"
+
+    # The robustness table of the default run carries the other dates: mid-2024 has 11 associates (Brazil), outdated.
+    rob = pd.read_csv(io.StringIO(project.figure_records(f"{NB}/default")["tbl-robustness-agreements"]["csv"]), dtype=str)
+    mid = rob[(rob["claim"] == "cern-associate-states-10") & (rob["reading"] == "counted on 2024-06-30, pre-stage associates counted")]
+    assert mid["value"].tolist() == [str(cern_counts(project, "2024-06-30")[1])]
+    assert mid["verdict"].tolist() == ["outdated"]
+
+    # ACT, policy reading: ACT3 countries and regions less the U.S.; the 15 printed by RCN includes the U.S.
+    rcn = int(project.load("rcn-act3-call.call")["value"].iloc[0])
+    act = default["act-doe-plus-15-countries"]
+    assert act["reproduced"] == rcn - 1 and act["verdict"] == "mislabelled"
+    assert act["found"]["value"] == rcn and act["found"]["dataset"] == "rcn-act3-call.call"
+
+    # New sources: the host laboratory's 'first', the Hoover listing's day; the workshop's length stays open.
+    assert default["dune-first-us-hosted-megascience"]["reproduced"] == 1
+    assert default["dune-first-us-hosted-megascience"]["verdict"] == "reproduced"
+    listing = project.load("hoover-2024-intl-collaboration-conversation.events").iloc[0]
+    stated = next(c for c in mine if c["id"] == "hoover-workshop-2024-01-22")["stated"]["date"]
+    assert str(listing["date"].date()) == stated and default["hoover-workshop-2024-01-22"]["verdict"] == "reproduced"
+    hours = (pd.to_timedelta(listing["end_time"] + ":00") - pd.to_timedelta(listing["start_time"] + ":00")).total_seconds() / 3600
+    assert default["hoover-workshop-one-day"]["verdict"] == "unverifiable"
+    assert f"{hours:g} hours" in default["hoover-workshop-one-day"]["reason"]
+    venado = default["venado-first-us-grace-customer"]
+    assert venado["verdict"] == "unverifiable" and "plan" in venado["reason"]
+    assert venado["details"]["plan_date"] == str(project.load("nextplatform-2022-venado.statements")["date"].iloc[0].date())
+
+    # EUV consortium in 1999: only the launch leads are certain, so the count is open; in 2001 all six are listed.
+    leads = project.load("intel-1997-euv-llc.members")
+    listed_2001 = project.load("sandia-2001-euvl-crada-extension.members")
+    euv = default["euv-consortium-members-6"]
+    assert euv["reproduced"] is None and euv["verdict"] == "unverifiable"
+    assert (euv["details"]["certain"], euv["details"]["possible"]) == (len(leads), len(listed_2001))
+    assert combo["euv-consortium-members-6"]["reproduced"] == len(listed_2001)
+    assert combo["euv-consortium-members-6"]["verdict"] == "reproduced-with-caveat"
+
+    # ICARUS: default start = end of commissioning (4 years); the variant start = operations (not reproduced).
+    installed = installation_year(project)
+    ms = project.load("pos-ichep2022-icarus.milestones").set_index("event")
+    assert default["icarus-lowered-2018"]["reproduced"] == installed
+    assert default["icarus-four-years-to-start"]["reproduced"] == ms.loc["commissioning_completed", "year"] - installed
+    assert default["icarus-four-years-to-start"]["verdict"] == "reproduced"
+    assert combo["icarus-four-years-to-start"]["reproduced"] == ms.loc["operations_started_at_fermilab", "year"] - installed
     assert combo["icarus-four-years-to-start"]["verdict"] == "not-reproduced"
 
-    # Higgs -> U.S.-CERN agreement interval, in years.
-    higgs = project.load("cern-2012-higgs-announcement.events")["date"].iloc[0]
-    signed = project.load("doe-2015-us-cern-agreement.events")["date"].iloc[0]
-    assert combo["higgs-few-years-prior"]["reproduced"] == pytest.approx((signed - higgs).days / 365.25, abs=0.01)
+    # Variant date and ACT unit: end of 2025 has 25 members; counting funding agencies gives 15 with a caveat.
+    m, a = cern_counts(project, "2025-12-31")
+    assert (combo["cern-member-states-23"]["reproduced"], combo["cern-associate-states-10"]["reproduced"]) == (m, a)
+    assert combo["cern-member-states-23"]["verdict"] == "outdated"
+    agencies = project.load("cordis-act-691712.consortium").set_index("measure").loc["funding_agencies", "value"]
+    assert combo["act-doe-plus-15-countries"]["reproduced"] == agencies - 1
+    assert combo["act-doe-plus-15-countries"]["verdict"] == "reproduced-with-caveat"
+    assert combo["act-doe-plus-15-countries"]["reading"] != act["reading"]
 
     # The U.S.-China agreement did not lapse in 2023: the gap year is the protocol's effective year.
     xin = project.load("xinhua-2024-us-china-sta.events").set_index("event")
-    assert combo["us-china-sta-lapsed-2023"]["reproduced"] == xin.loc["extended_five_years_effective_from", "date"].year
-    assert combo["us-china-sta-lapsed-2023"]["verdict"] == "not-reproduced"
+    assert default["us-china-sta-lapsed-2023"]["reproduced"] == xin.loc["extended_five_years_effective_from", "date"].year
+    assert default["us-china-sta-lapsed-2023"]["verdict"] == "not-reproduced"
 
     figs = project.figure_records(f"{NB}/combo")
-    assert {"fig-cern-membership", "fig-us-china-sta-timeline", "tbl-robustness-agreements", "tbl-cern-periods"} <= set(figs)
+    assert {"fig-cern-membership", "fig-us-china-sta-timeline", "tbl-robustness-agreements", "tbl-cern-periods",
+            "tbl-euv-membership"} <= set(figs)
+    assert all(f["declared"] for f in figs.values())
 
 
-def test_as_of_outside_the_data_fails_naming_the_parameter(project):
-    project.keep_only_notebook(NB, {"too-early": {"as_of": "2015-01-01"}})
-    proc = project.cli("build", "--no-render", f"{NB}/too-early")
-    assert proc.returncode != 0
-    assert "as_of" in proc.stdout + proc.stderr
+def test_parameters_outside_the_data_fail_naming_the_parameter(project):
+    project.keep_only_notebook(NB, {"too-early": {"as_of": "2015-01-01"}, "euv-too-late": {"euv_count_year": 2010}})
+    for run, name in [("too-early", "as_of"), ("euv-too-late", "euv_count_year")]:
+        proc = project.cli("build", "--no-render", f"{NB}/{run}")
+        assert proc.returncode != 0
+        out = proc.stdout + proc.stderr
+        assert name in out and "Traceback" not in out
