@@ -5,19 +5,27 @@ Expected values are recomputed here from the catalog with plain pandas, never co
 
 from __future__ import annotations
 
+import io
+
+import pandas as pd
 import pytest
 import yaml
 
 NB = "publications_people"
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from conftest import REPO, copy_project
 
-
-
-
-def test_non_default_sets_match_the_catalog(project):
+    project = copy_project(REPO, tmp_path_factory.mktemp("people") / "project")
     project.keep_only_notebook(NB)
-    project.cli("build", "--no-render", f"{NB}/open-doors-2023", f"{NB}/us-china-latest-year", check=True)
+    project.cli("build", "--no-render", f"{NB}/default", f"{NB}/open-doors-2023", f"{NB}/us-china-latest-year", check=True)
+    return project
+
+
+def test_non_default_sets_match_the_catalog(built):
+    project = built
     od23 = project.claim_records(f"{NB}/open-doors-2023")
     latest = project.claim_records(f"{NB}/us-china-latest-year")
 
@@ -70,4 +78,37 @@ def test_year_outside_the_data_fails_naming_the_parameter(project):
     project.keep_only_notebook(NB, {"bad-year": {"coauthorship_year": 2030}})
     proc = project.cli("build", "--no-render", f"{NB}/bad-year")
     assert proc.returncode != 0
-    assert "coauthorship_year" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "coauthorship_year=2030" in out and "Traceback" not in out
+
+
+def test_lanl_inspector_training_is_judged_on_lanls_own_abstracts(built):
+    rec = built.claim_records(f"{NB}/default")["lanl-trains-iaea-inspectors"]
+    inmm07 = built.load("inmm-2007-evolution-safeguards-training-lanl.inspector_training")
+    inmm24 = built.load("inmm-2024-lanl-safeguards-training-50-years.inspector_training")
+    # 'every new IAEA inspector' (2007, before the paper's date) is stored as 1: within 'virtually every' (>= 90%)
+    assert rec["reproduced"] == pytest.approx(100 * inmm07["value"].iloc[0])
+    assert rec["verdict"] == "reproduced-with-caveat"
+    assert {c.split(":")[0] for c in rec["caveats"]} == {"source", "measure", "year"}
+    assert rec["datasets"] == ["inmm-2007-evolution-safeguards-training-lanl.inspector_training"]
+    # the 2024 abstract prints no number: its reading is unverifiable, shown in the robustness table
+    assert inmm24["value"].isna().all()
+    rob = pd.read_csv(io.StringIO(built.figure_records(f"{NB}/default")["tbl-robustness-publications"]["csv"]))
+    rows = rob[rob["claim"] == "lanl-trains-iaea-inspectors"].set_index("reading")["verdict"]
+    assert sorted(rows.tolist()) == ["reproduced-with-caveat", "unverifiable"]
+    assert any(inmm24["value_as_printed"].iloc[0] in reading for reading in rows.index)
+
+
+def test_rank_claims_are_unverifiable_with_what_would_settle_them(built):
+    rec = built.claim_records(f"{NB}/default")
+    share = built.load("nsf-nsb-2023-33.spbs36_us_intl_partner_share").sort_values("year")
+    china = rec["china-most-important-collaborator"]
+    assert china["verdict"] == "unverifiable" and china["reproduced"] is None
+    # the partial evidence quoted is China's latest share, read from the catalog
+    assert f"{round(100 * share['value'].iloc[-1], 2):g}%" in china["reason"]
+    assert china["datasets"] == ["nsf-nsb-2023-33.spbs36_us_intl_partner_share"]
+    partners = rec["lanl-seismic-partners-italy-france-uk"]
+    assert partners["verdict"] == "unverifiable" and "Italy, France and Great Britain" in partners["reason"]
+    summary = pd.read_csv(io.StringIO(built.figure_records(f"{NB}/default")["tbl-claims-summary-publications"]["csv"]))
+    reg = yaml.safe_load(built.path("claims/register.yml").read_text())
+    assert set(summary["claim"]) == {c["id"] for c in reg["claims"] if c["check"]["notebook"] == NB}
