@@ -7,21 +7,22 @@ import io
 
 import pandas as pd
 import pytest
+import yaml
+from conftest import REPO, copy_project
 from conftest import one_row as one
 
 NB = "iter_contributions"
-
-
-
 
 
 def table(project, address, label):
     return pd.read_csv(io.StringIO(project.figure_records(address)[label]["csv"]))
 
 
-@pytest.fixture
-def built(project):
-    # one non-default run combining two choices (ITER Organization's rounding; estimates up to 2018), plus the default
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The default run and one variant (ITER Organization's rounding; estimates up to 2018), built once for the
+    read-only tests of this file."""
+    project = copy_project(REPO, tmp_path_factory.mktemp("iter") / "project")
     project.keep_only_notebook(NB, {"iter-org-2018": {"share_source": "iter_org", "as_of_year": 2018}})
     project.cli("build", "--no-render", f"{NB}/default", f"{NB}/iter-org-2018", check=True)
     return project
@@ -72,11 +73,30 @@ def test_22bn_is_iters_2016_2018_figure_outdated_by_the_2024_baseline(built):
     assert as_of_2018["verdict"] == "reproduced-with-caveat"  # right number, wrong year and attribution
     assert as_of_2018["earlier"] is None
 
-    # no printed exchange rate keeps the 2024 increment within the 5% tolerance
+    # every reading as of the reference date adds the 2024 increment: outdated at every printed exchange rate
     rob = table(p, f"{NB}/default", "tbl-robustness-iter")
-    rows = rob[(rob["claim"] == "iter-total-cost-22bn") & rob["choice"].str.contains("as_of_year=2024, currency_basis=usd")
-               & rob["choice"].str.contains("iter_organization")]
-    assert len(rows) >= 3 and (rows["within_tolerance"] == "no").all()
+    cost = rob[rob["claim"] == "iter-total-cost-22bn"]
+    now = cost[cost["reading"].str.contains("cost_estimator=iter_organization, as_of_year=2024, currency_basis=usd")]
+    assert len(now) == 3 and (now["verdict"] == "outdated").all()
+    assert set(cost.loc[cost["reading"].str.contains("as_of_year=2018"), "verdict"]) >= {"reproduced-with-caveat"}
+    # the policy row of the table is the recorded reading, value and verdict
+    policy = rob[rob["policy"].astype(str) == "True"].set_index("claim")
+    assert policy.loc["iter-total-cost-22bn", "value"] == pytest.approx(default["reproduced"])
+    assert policy.loc["iter-total-cost-22bn", "verdict"] == default["verdict"]
+    assert policy.loc["iter-us-share-9-09", "verdict"] == "reproduced-with-caveat"
+    operation = rob[rob["reading"] == "phase=operation, share_source=us_iter"]
+    assert operation["verdict"].tolist() == ["not-reproduced"]
+
+
+def test_records_name_the_reading_judged(built):
+    default = built.claim_records(f"{NB}/default")
+    variant = built.claim_records(f"{NB}/iter-org-2018")
+    claims_yml = yaml.safe_load(built.path("claims/register.yml").read_text(encoding="utf-8"))["claims"]
+    readings = {c["id"]: c.get("reading") for c in claims_yml}
+    for claim_id in ("iter-us-share-9-09", "iter-total-cost-22bn"):
+        assert default[claim_id]["reading"] == readings[claim_id] and readings[claim_id]
+        assert default[claim_id]["reference_date"] == "2024-12-31"
+        assert variant[claim_id]["reading"].startswith("variant:")
 
 
 def test_appropriations_keep_missing_years_empty_and_derive_fy2013(built):
@@ -104,9 +124,9 @@ def test_appropriations_keep_missing_years_empty_and_derive_fy2013(built):
 def test_bad_parameters_fail_naming_the_parameter(project):
     project.keep_only_notebook(NB, {"bad-year": {"as_of_year": 1990},
                                  "bad-phase-source": {"phase": "operation", "share_source": "doe_2006"}})
-    for run, message in (("bad-year", "parameter as_of_year = 1990"),
-                         ("bad-phase-source", "parameter share_source = 'doe_2006'")):
+    for run, message in (("bad-year", "as_of_year=1990"), ("bad-phase-source", "share_source='doe_2006'")):
         proc = project.cli("build", "--no-render", f"{NB}/{run}")
         assert proc.returncode != 0
         out = proc.stdout + proc.stderr
-        assert message in out and "ValueError" in out
+        assert f"parameter set '{run}' of notebook '{NB}' is invalid" in out and message in out
+        assert "Traceback" not in out
