@@ -47,6 +47,7 @@ def test_default_is_demand_coverage_and_not_reproduced(built):
     assert record["reproduced"] == pytest.approx(expected, abs=0.01)
     assert record["verdict"] == "not-reproduced"
     assert record["details"]["parameters"]["reading"] == "demand_coverage_us"
+    assert "new U.S. fabs" in record["reading"]
     assert any(c.startswith("measure:") for c in record["caveats"])
 
 
@@ -55,10 +56,32 @@ def test_sia_bcg_2020_variant_matches_with_measure_caveat(built):
     bcg20 = built.load("sia-bcg-2020-incentives.shares")
     expected = 100 * value(bcg20, entity="USA", year=2020, measure="share_of_new_global_capacity_in_development")
     assert record["reproduced"] == pytest.approx(expected)
+    # a variant reading (another measure): agreeing there is reproduced with caveats, and the reading says so
     assert record["verdict"] == "reproduced-with-caveat"
+    assert "variant" in record["reading"]
     kinds = {c.split(":", 1)[0] for c in record["caveats"]}
     assert {"measure", "year", "source attribution"} <= kinds
     assert "sia-bcg-2020-incentives.shares" in record["datasets"]
+
+
+def test_default_does_not_count_the_uncited_origin_as_found(built):
+    """The paper cites no source: SIA/BCG 2020 is an inferred origin, so no 'found' and no 'mislabelled'."""
+    record = built.claim_records(f"{NB}/default")[CLAIM]
+    assert record["found"] is None
+    assert record["reading"].lower().startswith("as worded")
+    import io
+
+    import pandas as pd
+
+    robustness = pd.read_csv(io.StringIO(built.figure_records(f"{NB}/default")["tbl-robustness-chips"]["csv"]))
+    worded = robustness[robustness["this run"] == "◀"]
+    assert worded["verdict"].item() == "not-reproduced"
+    # had SIA/BCG 2020 been the cited source, the worded reading would be mislabelled
+    assert worded["verdict if SIA/BCG 2020 were the cited source"].item() == "mislabelled"
+    # the rationale quotes the demand share as the catalog has it
+    d_us = value(built.load("mint-2023-semiconductor-red-ocean.shares"), entity="USA", year=2023,
+                 measure="share_of_global_semiconductor_demand")
+    assert f"d_US = {100 * d_us:.1f}%" in record["rationale"]
 
 
 def test_wsts_2021_demand_basis(built):
@@ -98,3 +121,4 @@ def test_year_outside_the_data_fails_naming_the_parameter(project):
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "leading_edge_year" in out and "2030" in out
+    assert "Traceback" not in out
