@@ -14,11 +14,15 @@ CLAIMS = ("usa-share-2010", "usa-gerd-2020", "china-ratio")
 
 
 def add_report_sources(project: TempProject) -> TempProject:
-    """Give a temporary project this repository's _quarto.yml and hand-written report/*.qmd, and its bibliography."""
+    """Give a temporary project this repository's _quarto.yml, hand-written report sources (report/*.qmd,
+    headlines, styles), the verdict policy, and its own bibliography."""
     shutil.copy2(REPO / "_quarto.yml", project.path("_quarto.yml"))
     project.path("report").mkdir(exist_ok=True)
-    for qmd in (REPO / "report").glob("*.qmd"):
-        shutil.copy2(qmd, project.path("report") / qmd.name)
+    for source in (REPO / "report").iterdir():
+        if source.suffix in (".qmd", ".yml", ".css"):
+            shutil.copy2(source, project.path("report") / source.name)
+    project.path("docs").mkdir(exist_ok=True)
+    shutil.copy2(REPO / "docs" / "verdict-policy.md", project.path("docs") / "verdict-policy.md")
     project.cli("data", "bib", check=True)
     return project
 
