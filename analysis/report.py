@@ -18,6 +18,8 @@ go to ``_build/report/``:
                              details (collapsed, HTML only)
 ``_verdict-policy.qmd``      ``docs/verdict-policy.md``, its headings shifted under Methods
 ``_changes.qmd``             what changed since the previous release and against the lock
+``_figures.qmd``             appendix: the figures of the checking runs that are no claim's evidence,
+                             and the full data credit of figures credited as a group
 ``_data-sources.qmd``        appendix: every dataset, its source, locator, how it was obtained
 ``_runs.qmd``                appendix: every run, its parameters, duration and package versions
 ``_reviews.qmd``             appendix: review status of every figure
@@ -45,10 +47,13 @@ from .files import canonical_json, write_if_changed
 from .paths import Layout
 
 GENERATED_FILES = ("_metadata.yml", "_appendix-metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd",
-                   "_verdict-policy.qmd", "_changes.qmd", "_data-sources.qmd", "_runs.qmd", "_reviews.qmd")
+                   "_verdict-policy.qmd", "_changes.qmd", "_figures.qmd", "_data-sources.qmd", "_runs.qmd",
+                   "_reviews.qmd")
 #: the generated parts of each rendered document (the checks apply the report's limits to the first)
 REPORT_FILES = ("_summary.qmd", "_ledger.qmd", "_claims.qmd", "_verdict-policy.qmd", "_changes.qmd")
-APPENDIX_FILES = ("_data-sources.qmd", "_runs.qmd", "_reviews.qmd")
+APPENDIX_FILES = ("_figures.qmd", "_data-sources.qmd", "_runs.qmd", "_reviews.qmd")
+#: a grouped credit cites at most this many of its sources (those with the most tables)
+GROUPED_CITES = 4
 PROVENANCE_CLASS = "figure-provenance"
 #: at most this many datasets are credited one by one under a figure; more get a grouped credit
 MAX_CREDITED = 8
@@ -323,6 +328,14 @@ def _decade(value, unit, tolerance: dict) -> str | None:
     return None
 
 
+def quote_text(quote: str) -> str:
+    """A quote as a reader sees it: a table row quoted as '| a | b |' becomes 'a · b'."""
+    text = " ".join(str(quote).split())
+    if text.startswith("|") and text.endswith("|"):
+        return " · ".join(cell.strip() for cell in text.strip("|").split("|") if cell.strip())
+    return text
+
+
 def params_text(parameters: dict) -> str:
     """Parameters as short code spans (a long value is shown as escaped text so tables can wrap it)."""
     parts = []
@@ -357,6 +370,7 @@ class _Data:
         self.changes = what_changed(layout, rows, {f.id: f.sha256 for f in self.figures}, self.version)
         self.documents = register.documents if register is not None else {}
         self.embedded: list[str] = []
+        self.in_appendix: list[str] = []
         self.stems = {"report": output_stem(self.version), "appendix": appendix_stem(self.version)}
 
     # --- claims ---
@@ -384,8 +398,8 @@ class _Data:
         return {
             "id": r["claim"],
             "anchor": claim_anchor(r["claim"]),
-            "quote": r["quote"],
-            "quote_short": short(r["quote"], 90),
+            "quote": quote_text(r["quote"]),
+            "quote_short": short(quote_text(r["quote"]), 90),
             "document": self.document_name(r["document"]),
             "section": claim.get("section"),
             "source_given": claim.get("source_given"),
@@ -429,9 +443,10 @@ class _Data:
                 "source": source, "locator": found.get("locator")}
 
     # --- figures ---
-    def credit(self, datasets: list[str]) -> str:
-        """The data credit for ``datasets``: one entry per source id, each cited ``[@source-id]``; more than
-        MAX_CREDITED datasets get one grouped entry citing every source."""
+    def credit(self, datasets: list[str], *, group: bool = True) -> str:
+        """The data credit for ``datasets``: one entry per source id, each cited ``[@source-id]``. More than
+        MAX_CREDITED datasets get one grouped entry (``group``) citing the sources read most; the technical
+        appendix lists them all."""
         from .catalog import credit
 
         names = list(dict.fromkeys(datasets))
@@ -443,10 +458,14 @@ class _Data:
                 parts.append(f"{code(name)} (not in the data catalog)")
             else:
                 by_source.setdefault(name.partition(".")[0], []).append(entry)
-        if len(names) > MAX_CREDITED:
-            cites = "; ".join(f"@{s}" for s in by_source if s in self.bib)
-            return (f"{plural(len(names), 'dataset')} from {plural(len(by_source), 'source')}, each listed in the "
-                    f"technical appendix" + (f" [{cites}]" if cites else ""))
+        if group and len(names) > MAX_CREDITED:
+            most = sorted(by_source, key=lambda s: (-len(by_source[s]), s))
+            cited = [s for s in most if s in self.bib][:GROUPED_CITES]
+            rest = len(by_source) - len(cited)
+            cites = f" [{'; '.join(f'@{s}' for s in cited)}]" if cited else ""
+            return (f"{plural(len(names), 'dataset')} from {plural(len(by_source), 'source')}, chiefly{cites}"
+                    + (f" and {plural(rest, 'other source')}" if rest else "")
+                    + ", each listed in the technical appendix")
         for source_id, entries in by_source.items():
             if len(entries) == 1:
                 text = credit(entries[0])
@@ -473,6 +492,8 @@ class _Data:
         view.update({
             "kind": fig.kind,
             "credit": self.credit(datasets),
+            "full_credit": self.credit(datasets, group=False),
+            "grouped": len(set(datasets)) > MAX_CREDITED,
             "declared": bool(fig.record and fig.record.get("declared", True) and fig.record.get("datasets")),
             "datasets": datasets,
             "notebook": run.get("notebook", address),
@@ -543,6 +564,7 @@ class _Data:
                 view["robustness"] = self.robustness(r, self.claim_of(r["claim"]))
                 claims.append(view)
             rest = [self.figure_view(address, f.label) for f in figures_by_run.get(address, []) if f.label not in shown]
+            self.in_appendix += [f["id"] for f in rest]
             out.append({"address": address, "anchor": run_anchor(address), "title": title, "set": set_name,
                         "notebook": run.get("notebook", f"notebooks/{notebook}.ipynb"),
                         "parameters": params_text(run.get("parameters", {})), "claims": claims, "more": rest})
@@ -580,7 +602,8 @@ class _Data:
             "unused_documents": [{"short": self.document_name(d), "note": self.documents[d].get("note")}
                                  for d in self.documents if d not in used],
             "headlines": self.headlines(),
-            "n_shown": len(set(self.embedded)),
+            "n_shown": len(set(self.embedded) - set(self.in_appendix)),
+            "n_appendix": len(set(self.in_appendix)),
             "n_figures": len(self.figures),
             "review_states": sorted(Counter(s.state for s in self.status.values()).items()),
         }
@@ -761,6 +784,9 @@ def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict
         "_summary.qmd": render_template("summary.qmd.j2", **d.summary_data(), changes=d.changes_data(), **common),
         "_changes.qmd": render_template("changes.qmd.j2", changes=d.changes_data(), **common),
         "_verdict-policy.qmd": render_template("verdict-policy.qmd.j2", policy=verdict_policy(layout), **common),
+        "_figures.qmd": render_template("figures.qmd.j2", groups=groups,
+                                        grouped=[f for g in groups for f in [x for c in g["claims"] for x in c["figures"]] + g["more"]
+                                                 if f.get("grouped")], **common),
         "_data-sources.qmd": render_template("data-sources.qmd.j2", datasets=d.data_sources(), **common),
         "_runs.qmd": render_template("runs.qmd.j2", **d.runs_data(), **common),
         "_reviews.qmd": render_template("reviews.qmd.j2", figures=d.reviews_data(), **common),

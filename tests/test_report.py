@@ -52,8 +52,9 @@ def test_title_blocks_state_version_date_commit_and_data_checksum_with_their_own
 def test_page_one_says_what_was_checked_counts_verdicts_and_links_the_appendix(built):
     summary = generated(built, "_summary.qmd")
     assert "This report checks 3 quantitative claims made in 1 policy document" in summary
-    assert "| [reproduced]{.verdict .verdict-reproduced} | 3 |" in summary
+    assert "Verdicts: 3 [reproduced]{.verdict .verdict-reproduced}." in summary
     assert "- **Doc A**: 3 claims, judged at 2024-06-30." in summary
+    assert "1 figure or table is shown in this report as evidence and 0 more in the appendix, of 2 drawn" in summary
     assert "(s)" not in summary
     # the appendix is linked with the file name each format really has
     assert "[[technical appendix](claims-appendix-v0.1.0.html)]{.content-visible when-format=\"html\"}" in summary
@@ -68,7 +69,7 @@ def test_headline_findings_are_sentences_built_from_the_ledger(built, tmp_path):
     project.cli("build", "--no-render", check=True)
     summary = generated(project, "_summary.qmd")
     assert "## Headline findings {#sec-headlines}" in summary
-    assert ("**The U.S. share.** The Doc A states “the U.S. had 40% in 2010” (40% (2010)); the data give 40%: "
+    assert ("**The U.S. share.** Doc A: “the U.S. had 40% in 2010”. Stated 40% (2010); the data give 40%: "
             "[reproduced]{.verdict .verdict-reproduced} ([section](#sec-claim-usa-share-2010)).") in summary
     assert "Nothing built" not in summary
 
@@ -140,8 +141,9 @@ def test_more_than_eight_datasets_get_one_grouped_credit():
     data.bib = {"src-0", "src-1"}
     assert data.credit(names[:MAX_CREDITED]).count("; ") == MAX_CREDITED // 2 - 1  # one entry per source
     grouped = data.credit(names)
-    assert grouped == (f"{MAX_CREDITED + 2} datasets from {(MAX_CREDITED + 2) // 2} sources, each listed in the "
-                       "technical appendix [@src-0; @src-1]")
+    assert grouped == (f"{MAX_CREDITED + 2} datasets from {(MAX_CREDITED + 2) // 2} sources, chiefly [@src-0; @src-1] "
+                       f"and {(MAX_CREDITED + 2) // 2 - 2} other sources, each listed in the technical appendix")
+    assert data.credit(names, group=False).count("; ") == (MAX_CREDITED + 2) // 2 - 1
 
 
 @pytest.mark.parametrize(("stated", "tolerance", "words"), [
