@@ -143,7 +143,7 @@ def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=pri
     if (not force and previous.get("inputs") == key and previous.get("formats") == list(formats)
             and all(p.is_file() for p in expected)):
         kept = previous.get("warnings", [])
-        echo(f"Render skipped: nothing it reads changed since the last render ({previous.get('rendered', '?')}); "
+        echo(f"Render not needed: nothing it reads changed since the last render ({previous.get('rendered', '?')}); "
              f"the report is {', '.join(layout.relative(p) for p in expected[:len(stems)])}"
              + (f" (that render printed {len(kept)} Quarto warning{'s' if len(kept) != 1 else ''}, shown again below)." if kept else "."))
         _show(kept, echo)

@@ -355,7 +355,7 @@ def test_render_is_skipped_when_nothing_it_reads_changed_and_keeps_its_warnings(
 
     again = project.cli("build", env=env, check=True)
     assert calls.read_text().count("render") == 2  # not rendered again
-    skipped = [line for line in again.stdout.splitlines() if line.startswith("Render skipped")]
+    skipped = [line for line in again.stdout.splitlines() if line.startswith("Render not needed")]
     assert len(skipped) == 1 and "_site/report/claims-report-v0.1.0.html" in skipped[0]
     assert "that render printed 2 Quarto warnings, shown again below" in skipped[0]
     assert again.stdout.count("The following string was found in the document: :::") == 2
