@@ -108,6 +108,9 @@ class Shape:
     figures: int = 0
     most_credited: int = 0
     most_credited_figure: str = ""
+    most_datasets: int = 0  # including figures credited as a group ("37 datasets from 24 sources")
+    most_datasets_figure: str = ""
+    grouped_credits: int = 0
     headings: int = 0
     toc_entries: int = 0
     lines: float = 0.0
@@ -128,8 +131,10 @@ class Shape:
         return (f"main report as printed: about {self.pages} pages (table of contents about {self.toc_pages:.1f}), "
                 f"{self.words} words, {self.tables} tables ({self.table_rows} rows; widest {self.widest_table} columns"
                 f"{' at ' + self.widest_table_at if self.widest_table_at else ''}), {self.figures} figures, at most "
-                f"{self.most_credited} datasets credited under one figure"
-                f"{' (' + self.most_credited_figure + ')' if self.most_credited_figure else ''}")
+                f"{self.most_credited} dataset{'s' if self.most_credited != 1 else ''} credited one by one under a figure"
+                f"{' (' + self.most_credited_figure + ')' if self.most_credited_figure else ''}; most datasets under one "
+                f"figure {self.most_datasets}{' (' + self.most_datasets_figure + ')' if self.most_datasets_figure else ''}, "
+                f"{self.grouped_credits} figure{'s' if self.grouped_credits != 1 else ''} with a grouped credit")
 
 
 @dataclass
@@ -450,6 +455,13 @@ class _Checker:
         credit = re.sub(r"\[@[^\]]*\]", "", credit).strip(" *.")
         entries = [e for e in re.split(r";\s+", credit) if e.strip()]
         shape = self.result.shape
+        grouped = re.match(r"^(\d+) datasets? from \d+ sources?\b", credit)
+        drawn = int(grouped.group(1)) if grouped else len(entries)
+        shape.grouped_credits += bool(grouped)
+        if drawn > shape.most_datasets:
+            shape.most_datasets, shape.most_datasets_figure = drawn, figure_id
+        if grouped:
+            return
         if len(entries) > shape.most_credited:
             shape.most_credited, shape.most_credited_figure = len(entries), figure_id
         if len(entries) > MAX_CREDITED:

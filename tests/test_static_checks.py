@@ -50,7 +50,8 @@ def test_generated_sources_pass_every_check_and_the_shape_is_printed(built):
     assert "1 embed(s)" in proc.stdout
     shape = next(line for line in proc.stdout.splitlines() if line.startswith("Shape of the main report"))
     assert re.search(r"about \d+ pages \(table of contents about [\d.]+\), \d+ words, \d+ tables \(\d+ rows; "
-                     r"widest 4 columns at _build/report/_\w+\.qmd:\d+\), 1 figures, at most 1 datasets credited", shape)
+                     r"widest 4 columns at _build/report/_\w+\.qmd:\d+\), 1 figures, at most 1 dataset credited one by one "
+                     r"under a figure \(alpha/default#fig-shares\); most datasets under one figure 1", shape)
 
 
 def test_the_checks_see_every_generated_file_and_the_embed(built):
@@ -321,7 +322,7 @@ def test_more_than_eight_datasets_credited_one_by_one_fail(copy):
     code, out = problems(copy)
     assert code == 1
     assert f"figure {FIGURE} credits 9 datasets one by one (at most 8)" in out
-    assert "at most 9 datasets credited under one figure" in out
+    assert "at most 9 datasets credited one by one under a figure" in out
 
 
 def test_figures_wider_than_the_text_width_at_their_dpi_fail(copy):
