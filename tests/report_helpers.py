@@ -7,6 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import FIXTURES, REPO, TempProject, copy_project
 
 FIGURE = "alpha/default#fig-shares"
@@ -30,6 +32,14 @@ def add_report_sources(project: TempProject) -> TempProject:
 def report_mini(dest: Path) -> TempProject:
     """A copy of the mini project with the report sources (not built)."""
     return add_report_sources(copy_project(FIXTURES / "miniproject", dest))
+
+
+@pytest.fixture(scope="session")
+def built_report(tmp_path_factory) -> TempProject:
+    """The mini project with the report sources, built once per session (no render); copy it to change it."""
+    project = report_mini(tmp_path_factory.mktemp("report") / "mini")
+    project.cli("build", "--no-render", check=True)
+    return project
 
 
 def build(project: TempProject) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from report_helpers import CLAIMS, FIGURE, generated, index, report_mini
+from report_helpers import built_report  # noqa: F401  (a session fixture)
+from report_helpers import CLAIMS, FIGURE, generated, index
 
 from analysis.render import find_quarto
 from analysis.report import GENERATED_FILES
@@ -21,10 +22,9 @@ from conftest import REPO, TempProject
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> TempProject:
-    project = report_mini(tmp_path_factory.mktemp("report") / "mini")
-    project.cli("build", "--no-render", check=True)
-    return project
+def built(built_report) -> TempProject:
+    """The mini project with report sources, built once per session (shared with the other report tests)."""
+    return built_report
 
 
 def sha(data: bytes) -> str:

@@ -10,16 +10,16 @@ import re
 import shutil
 
 import pytest
+from report_helpers import built_report  # noqa: F401  (a session fixture)
 from report_helpers import FIGURE, generated, report_mini
 
 from conftest import TempProject
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> TempProject:
-    project = report_mini(tmp_path_factory.mktemp("static") / "mini")
-    project.cli("build", "--no-render", check=True)
-    return project
+def built(built_report) -> TempProject:
+    """The mini project with report sources, built once per session (shared with the other report tests)."""
+    return built_report
 
 
 @pytest.fixture
