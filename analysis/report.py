@@ -386,10 +386,11 @@ class _Data:
         stated = claim.get("stated") or {}
         unit = r.get("unit")
         found = r.get("found")
-        if r.get("reproduced") is not None:
+        has_data = r.get("reproduced") is not None
+        if has_data:
             data_show = quantity(rounded(r["reproduced"], r.get("stated"), unit), unit)
         elif found:
-            data_show = "no data for this measure"
+            data_show = f"no data for it; the number is {found.get('measure') or 'another measure'}"
         else:
             data_show = "no data"
         tol = claim.get("tolerance") or {}
@@ -407,6 +408,7 @@ class _Data:
             "title": short(stated.get("measure") or r["quote"], 80),
             "stated": stated_words(claim, r),
             "data_show": data_show,
+            "has_data": has_data,
             "verdict": r["verdict"],
             "reading": r.get("reading") or claim.get("reading"),
             "kind": claim.get("kind"),

@@ -167,26 +167,39 @@ def test_stated_values_read_as_the_document_states_them(stated, tolerance, words
 
 
 def test_mislabelled_claim_names_the_measure_the_number_really_is():
-    from analysis.report import render_template
+    """From a ledger row with `found` (and no data for the claim's own measure) to the words a reader sees."""
+    from analysis.report import _Data, render_template
 
-    claim = {"id": "x-69", "anchor": "sec-claim-x-69", "quote": "the U.S. funded 69% of global basic research",
-             "quote_short": "the U.S. funded 69%", "document": "Doc A", "section": None, "source_given": None,
-             "measure": "U.S. share of global basic research", "title": "U.S. share", "stated": "69% (1960)",
-             "data_show": "no data for this measure", "verdict": "mislabelled", "reading": None,
-             "reference_date": "2024-01-22", "found": {"value": "69%", "measure": "the U.S. share of world total R&D",
-                                                        "source": "CRS (2018) [@crs]", "locator": "Figure 1"},
-             "earlier": None, "reason": None, "caveats": [], "rationale": "", "note": None, "projection": False,
-             "duplicate_of": None, "duplicate_anchor": None, "tolerance": "exact", "tolerance_why": None,
-             "agreement": None, "data_sha256": {}, "figures": [], "see_also": [],
-             "robustness": {"n": 1, "rows": [], "agree": 1, "low": None, "high": None, "unit": "percent",
-                            "verdict": "mislabelled"}}
+    data = _Data.__new__(_Data)
+    entry = {"sources": [{"publisher": "CRS", "year": 2018, "title": "Fact sheet", "locator": "p. 1"}]}
+    data.catalog = type("Catalog", (), {"resources": {"crs.shares": entry}})()
+    data.bib = {"crs"}
+    claim = {"stated": {"value": 69, "unit": "percent", "year": 1960, "measure": "U.S. share of global basic research"},
+             "tolerance": {"type": "absolute", "value": 0.5, "why": "whole percent"}, "section": "Intro"}
+    data.register = type("Register", (), {"claims": {"x-69": claim}})()
+    data.documents = {"doc": {"short": "Doc A", "reference_date": "2024-01-22"}}
+    row = {"claim": "x-69", "document": "doc", "quote": "the U.S. funded 69% of global basic research in 1960",
+           "stated": 69, "comparison": "=", "unit": "percent", "year": 1960, "reproduced": None,
+           "verdict": "mislabelled", "reading": "U.S. share of world basic research funding in 1960",
+           "reference_date": "2024-01-22", "notebook": "n", "parameter_set": "default",
+           "found": {"value": 69, "measure": "the U.S. share of world total R&D", "dataset": "crs.shares",
+                     "locator": "Figure 1"}}
+    view = data.claim_view(row)
+    assert view["stated"] == "69% (1960)" and not view["has_data"]
+    assert view["data_show"] == "no data for it; the number is the U.S. share of world total R&D"
+    view.update(figures=[], see_also=[], robustness={"n": 1, "rows": [], "agree": 1, "low": None, "high": None,
+                                                     "unit": "percent", "verdict": "mislabelled"})
     group = {"address": "n/default", "anchor": "sec-run-n-default", "title": "N", "set": "default",
-             "notebook": "notebooks/n.ipynb", "parameters": "none", "claims": [claim], "more": []}
+             "notebook": "notebooks/n.ipynb", "parameters": "none", "claims": [view], "more": []}
     text = render_template("claims.qmd.j2", groups=[group], version="0.1.0", info={}, stems={})
     assert ("The document states 69% (1960) for U.S. share of global basic research, but that number is the U.S. "
-            "share of world total R&D (CRS (2018) [@crs], Figure 1). No data for the measure the claim names "
-            "could be reached.") in text
-    assert "Judged at 2024-01-22 (the document's reference date)." in text
+            "share of world total R&D (CRS (2018), Fact sheet, p. 1 [@crs], Figure 1). No data for the measure the "
+            "claim names could be reached.") in text
+    assert "Judged as: U.S. share of world basic research funding in 1960, at 2024-01-22." in text
+    ledger = render_template("ledger.qmd.j2", documents=[{"document": "Doc A", "reference_date": "2024-01-22",
+                                                          "anchor": "sec-ledger-doc", "claims": [view]}], version="0.1.0")
+    assert ("| 69% (1960) | no data for it; the number is the U.S. share of world total R&D | "
+            "[mislabelled]{.verdict .verdict-mislabelled} |") in ledger
 
 
 def test_appendix_comes_from_catalog_and_manifest(built):
