@@ -418,3 +418,27 @@ def test_make_report_without_quarto_exits_non_zero_after_building(tmp_path):
     assert proc.returncode == 2  # make's own status for a failed recipe
     assert "Render skipped: quarto is not on PATH" in proc.stderr
     assert "the report was not rendered (no Quarto)" in proc.stderr and "Error 3" in proc.stderr
+
+
+def test_the_real_register_reads_as_its_documents_state_it():
+    """Every claim of the real register: its stated value in words, never a raw encoding such as
+    '1994.5 year', '<= 2034 year' or '1977 year (1977)'; and page one's headline claims exist."""
+    from analysis.claims import Register
+    from analysis.paths import Layout
+    from analysis.report import stated_words
+
+    register = Register.load(Layout(REPO))
+    for claim_id, claim in register.claims.items():
+        words = stated_words(claim)
+        stated = claim["stated"]
+        if stated.get("unit") == "year":
+            assert not re.search(r"\d\.\d", words), (claim_id, words)  # no midpoint such as 1994.5
+        assert "<" not in words and ">" not in words and " year (" not in words and "(s)" not in words, (claim_id, words)
+        if stated.get("unit") == "year" and stated.get("value") is not None and not float(stated["value"]).is_integer():
+            assert words.startswith("the ") or stated.get("text"), (claim_id, words)  # a period, in words
+    headlines = yaml.safe_load((REPO / "report" / "headlines.yml").read_text())
+    assert [c for h in headlines for c in h["claims"]] == ["rd-share-1960", "rd-share-2016", "iter-us-share-9-09",
+                                                           "chips-six-percent"]
+    assert all(c in register.claims for h in headlines for c in h["claims"])
+    assert stated_words(register.claims["rd-share-1960"]) == "69% (1960)"
+    assert stated_words(register.claims["euv-crada-1990s"]) == "the 1990s"
