@@ -371,10 +371,55 @@ def bib_escape(text: str) -> str:
     return "".join(_BIB_SPECIAL.get(ch, ch) for ch in str(text))
 
 
+_NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
+_NAME_PARTICLES = {"van", "von", "de", "da", "del", "der", "di", "du", "le", "la", "st.", "ter", "den"}
+
+
 def bib_authors(author) -> str:
-    """'A, B and C' or a list -> 'A and B and C' (BibTeX name list)."""
-    names = author if isinstance(author, list) else re.split(r"[,;]\s*|\s+and\s+", str(author))
-    return " and ".join(bib_escape(n.strip()) for n in names if n.strip())
+    """Authors as a BibTeX name list: personal names as ``Last, Suffix, First`` ("Sargent, Jr., John F."),
+    so that citations say "Sargent" and never "Jr."; a one-word or group name as a corporate author in
+    braces ("{NASA}"). ``author`` is a list, or one string separated by ``;``, ``,`` or `` and ``;
+    an affiliation in brackets is dropped and "X for the Y collaboration" gives X and {Y collaboration}."""
+    if isinstance(author, list):
+        pieces = [str(a) for a in author]
+    else:
+        pieces = re.split(r";\s*|,\s*|\s+and\s+", str(author))
+    names: list[str] = []
+    for piece in (p.strip() for p in pieces):
+        if not piece:
+            continue
+        if piece.lower() in _NAME_SUFFIXES and names:
+            names[-1] = names[-1] + " " + piece  # "Sargent, Jr." written with a comma
+            continue
+        names.append(piece)
+    out = []
+    for name in names:
+        name = re.sub(r"\s*\([^)]*\)", "", name).strip()
+        group = None
+        m = re.match(r"^(.*?)\s+for\s+the\s+(.+)$", name, flags=re.I)
+        if m:
+            name, group = m.group(1).strip(), m.group(2).strip()
+        if name:
+            out.append(bib_person(name))
+        if group:
+            out.append("{" + bib_escape(group[0].upper() + group[1:]) + "}")
+    return " and ".join(out)
+
+
+def bib_person(name: str) -> str:
+    """One name in BibTeX form: 'John F. Sargent Jr.' -> 'Sargent, Jr., John F.'; one word -> '{Word}'."""
+    tokens = name.split()
+    if len(tokens) == 1 or name.isupper():
+        return "{" + bib_escape(name) + "}"
+    suffix = None
+    if tokens[-1].lower() in _NAME_SUFFIXES:
+        suffix = tokens.pop()
+    start = len(tokens) - 1
+    while start > 1 and tokens[start - 1].lower() in _NAME_PARTICLES:
+        start -= 1
+    last, first = " ".join(tokens[start:]), " ".join(tokens[:start])
+    parts = [last] + ([suffix] if suffix else []) + ([first] if first else [])
+    return bib_escape(", ".join(parts))
 
 
 def bib_entry_type(key: str, source: dict) -> str:

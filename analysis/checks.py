@@ -15,7 +15,22 @@ Checked:
   its figure id, with ``Data:`` and ``Provenance:`` lines) in the generated sources;
 * every ``@fig-``/``@tbl-``/``@sec-`` cross-reference and every ``[text](#id)`` link has a target (an
   embedded cell label or an ``{#id}`` attribute), and no id is defined twice;
-* every ``[@key]`` citation is an entry of the bibliography (``report/references.bib``), which exists.
+* every ``[@key]`` citation is an entry of the bibliography (``report/references.bib``), which exists;
+* every link to a file (``[text](name.html)``) names an output of a rendered document;
+
+and what broke a real render (Quarto 1.10.18, ``../shared/render/README.md``) before Quarto ever runs:
+
+* an embedded notebook whose first heading has a straight double quote (Quarto writes it unescaped into
+  ``notebook-title="..."`` and the embed prints as raw text);
+* a raw ``:::`` that is not a div fence, and div fences that do not balance;
+* any absolute path of the build machine in the generated sources or in the embedded cells' outputs;
+* in the main report (the first document of ``project: render:``): a table wider than
+  :data:`MAX_COLUMNS` columns or with a code span longer than :data:`MAX_CODE_IN_TABLE` characters,
+  more than :data:`MAX_CREDITED` datasets credited one by one under a figure, and a figure wider than
+  the text width (:data:`TEXT_WIDTH_IN` inches) at its dpi or than :data:`HTML_MAX_PX` pixels.
+
+The result also gives the shape of the main report as printed (:class:`Shape`): words, tables, the
+widest table, the most datasets credited under one figure, and an estimate of its PDF pages.
 
 Fenced code blocks are skipped; HTML comments are skipped for references and citations.
 """
@@ -38,6 +53,23 @@ LINK = re.compile(r"\]\(#([^)\s]+)\)")
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 CROSSREF_PREFIXES = ("fig-", "tbl-", "sec-", "eq-", "lst-")
 PROVENANCE_DIV = re.compile(r'^:::+\s*\{\.figure-provenance\s+data-figure="([^"]+)"\s*\}\s*$')
+DIV_OPEN = re.compile(r"^:{3,}\s*(\{.*\}|[A-Za-z][\w-]*)\s*$")
+DIV_CLOSE = re.compile(r"^:{3,}\s*$")
+HTML_ONLY = re.compile(r'^:{3,}\s*\{[^}]*\.content-visible\b[^}]*when-format="html"')
+TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+FILE_LINK = re.compile(r"\]\(([^)#:\s]+\.(?:html|pdf))\)")
+#: absolute paths of a machine: home, temporary and project folders (Unix, macOS, Windows)
+MACHINE_PATH = re.compile(r"(?<![\w.:/])(/(?:home|Users|tmp|root|work|mnt|var|opt|private)/[\w.\-]+|[A-Za-z]:\\\\?[\w.\-]+\\)")
+
+# Limits of the main report (issue 11): readable in print, and at most MAX_PAGES US-letter pages.
+MAX_COLUMNS = 6
+MAX_CODE_IN_TABLE = 40
+MAX_CREDITED = 8
+from .figures import TEXT_WIDTH_IN  # noqa: E402  (US letter with 1 in margins, _quarto.yml)
+HTML_MAX_PX = 800  # wider images are scaled down to the HTML text column
+MAX_PAGES = 80
+MAX_TOC_PAGES = 2
 
 
 @dataclass(frozen=True)
@@ -52,6 +84,59 @@ class Problem:
         return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
 
 
+# The page model, calibrated on the sources rendered at commit 3820857 (706 US-letter pages in Typst,
+# ../shared/render/README.md; see docs/report.md for the measurement): printed lines of
+# CHARS_PER_LINE characters, LINES_PER_PAGE to a page; a heading takes HEADING_LINES, a figure
+# FIGURE_LINES, a table row as many lines as its fullest cell wraps to in its column; the table of
+# contents holds TOC_ENTRIES_PER_PAGE headings (of the levels the PDF's toc-depth shows) a page.
+CHARS_PER_LINE = 100
+LINES_PER_PAGE = 33
+HEADING_LINES = 3
+FIGURE_LINES = 22
+TOC_ENTRIES_PER_PAGE = 22
+
+
+@dataclass
+class Shape:
+    """The main report as printed (HTML-only blocks left out): what check-report prints."""
+
+    words: int = 0
+    tables: int = 0
+    table_rows: int = 0
+    widest_table: int = 0
+    widest_table_at: str = ""
+    figures: int = 0
+    most_credited: int = 0
+    most_credited_figure: str = ""
+    most_datasets: int = 0  # including figures credited as a group ("37 datasets from 24 sources")
+    most_datasets_figure: str = ""
+    grouped_credits: int = 0
+    headings: int = 0
+    toc_entries: int = 0
+    lines: float = 0.0
+    toc_depth: int = 3
+
+    @property
+    def toc_pages(self) -> float:
+        return self.toc_entries / TOC_ENTRIES_PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        """Estimated PDF pages: the table of contents plus the body."""
+        import math
+
+        return math.ceil(self.toc_pages) + math.ceil(self.lines / LINES_PER_PAGE)
+
+    def describe(self) -> str:
+        return (f"main report as printed: about {self.pages} pages (table of contents about {self.toc_pages:.1f}), "
+                f"{self.words} words, {self.tables} tables ({self.table_rows} rows; widest {self.widest_table} columns"
+                f"{' at ' + self.widest_table_at if self.widest_table_at else ''}), {self.figures} figures, at most "
+                f"{self.most_credited} dataset{'s' if self.most_credited != 1 else ''} credited one by one under a figure"
+                f"{' (' + self.most_credited_figure + ')' if self.most_credited_figure else ''}; most datasets under one "
+                f"figure {self.most_datasets}{' (' + self.most_datasets_figure + ')' if self.most_datasets_figure else ''}, "
+                f"{self.grouped_credits} figure{'s' if self.grouped_credits != 1 else ''} with a grouped credit")
+
+
 @dataclass
 class Report:
     """The outcome of :func:`check_report`."""
@@ -62,6 +147,7 @@ class Report:
     includes: int = 0
     references: int = 0
     citations: int = 0
+    shape: Shape = field(default_factory=Shape)
 
     @property
     def ok(self) -> bool:
@@ -87,6 +173,10 @@ class _Checker:
         self.bibliographies: list[Path] = []
         self.provenance: dict[str, str] = {}
         self.seen_files: set[Path] = set()
+        self.file_links: list[tuple[str, _Loc]] = []
+        self.outputs: set[str] = set()  # file names the rendered documents will have
+        self.titled: set[Path] = set()
+        self.in_main = False  # scanning the main report (the first document of project: render:)
         self._notebooks: dict[Path, dict | None] = {}
         self.run_paths = self._run_paths()
 
@@ -147,6 +237,14 @@ class _Checker:
                     yaml.safe_load(target.read_text(encoding="utf-8"))
                 except yaml.YAMLError as exc:
                     self.problem(self.rel(target), None, f"is not valid YAML: {exc}")
+        shared = [item for item in config.get("metadata-files") or []
+                  if "output-file" in _yaml_mapping(self.layout.root / str(item))]
+        if shared and len(renders) > 1:
+            self.problem("_quarto.yml", _line_of(text, str(shared[0])), f"{shared[0]} sets output-file for every document "
+                         "of the project, so the rendered documents would overwrite each other; name it in each "
+                         "document's own front matter (metadata-files) instead")
+        typst = ((config.get("format") or {}).get("typst") or {}) if isinstance(config.get("format"), dict) else {}
+        self.result.shape.toc_depth = int(typst.get("toc-depth", 3)) if isinstance(typst, dict) else 3
         for item in _as_list(config.get("bibliography")):
             self.bibliographies.append(self.layout.root / str(item))
         return docs
@@ -173,8 +271,38 @@ class _Checker:
                         self.problem(self.rel(path), _line_of(text, str(item)),
                                      f"bibliography {item} does not exist (expected at {self.rel(bib)}); it is generated "
                                      "from the data catalog (BibTeX keys are the source ids)")
+                stems = [self.metadata_file(path, text, item) for item in _as_list(front.get("metadata-files"))]
+                stem = front.get("output-file") or next((s for s in reversed(stems) if s), None)
+                self.document_output(path, stem)
                 start = end + 1
+        else:
+            self.document_output(path, None)
         self.scan(path, lines, start, top_dir=path.parent, stack=[path])
+
+    def metadata_file(self, path: Path, text: str, item) -> str | None:
+        """Check a metadata file named in a document's front matter; return the output-file it sets."""
+        target = (path.parent / str(item)).resolve()
+        if not target.is_file():
+            generated = self.layout.generated_report_dir.resolve() in target.parents
+            self.problem(self.rel(path), _line_of(text, str(item)), f"metadata file {self.rel(target)} does not exist"
+                         + ("; it is generated by `python -m analysis build`: run the build first" if generated else ""))
+            return None
+        try:
+            meta = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            self.problem(self.rel(target), None, f"is not valid YAML: {exc}")
+            return None
+        return str(meta["output-file"]) if isinstance(meta, dict) and meta.get("output-file") else None
+
+    def document_output(self, path: Path, stem) -> None:
+        """Remember the files a rendered document will have (links to them are valid); no two may collide."""
+        stem = str(stem) if stem else path.stem
+        for ext in ("html", "pdf"):
+            name = f"{stem}.{ext}"
+            if name in self.outputs:
+                self.problem(self.rel(path), None, f"renders to {name}, like another document of the project; give each "
+                             "document its own versioned output-file (in the metadata file its front matter names)")
+            self.outputs.add(name)
 
     def scan(self, path: Path, lines: list[str], start: int, *, top_dir: Path, stack: list[Path]) -> None:
         rel = self.rel(path)
@@ -182,10 +310,18 @@ class _Checker:
         if rel not in self.result.files:
             self.result.files.append(rel)
         generated = self.layout.generated_report_dir in path.parents
+        main = self.in_main
+        shape = self.result.shape
         fence = None
         in_comment = False
         provenance_id, provenance_text = None, []
+        divs: list[tuple[bool, int]] = []  # (html only, line) of each open div
+        paragraph = 0  # characters of the printed paragraph being read
+        table: dict | None = None
+        if generated:
+            self.machine_paths(rel, lines)
         for number, line in enumerate(lines[start:], start=start + 1):
+            printed = main and not any(h for h, _ in divs)
             # fenced code blocks
             m = FENCE.match(line)
             if fence is None and m:
@@ -195,18 +331,40 @@ class _Checker:
                 if line.strip().startswith(fence[0] * len(fence)) and not line.strip().strip(fence[0]):
                     fence = None
                 continue
+            stripped = line.strip()
+            if table is not None and not stripped.startswith("|"):
+                table = None
+            if not stripped or stripped.startswith(("|", ":::", "{{<", "#")):
+                if paragraph and printed:
+                    shape.lines += -(-paragraph // CHARS_PER_LINE)
+                paragraph = 0
             # provenance divs (in generated files)
-            pm = PROVENANCE_DIV.match(line.strip())
+            pm = PROVENANCE_DIV.match(stripped)
             if pm:
                 provenance_id, provenance_text = pm.group(1), []
+                divs.append((False, number))
                 continue
             if provenance_id is not None:
-                if re.match(r"^:::+\s*$", line.strip()):
+                if DIV_CLOSE.match(stripped):
                     if generated:
                         self.provenance[provenance_id] = "\n".join(provenance_text)
+                        self.credited(provenance_id, provenance_text, _Loc(rel, number), main)
                     provenance_id = None
                 else:
                     provenance_text.append(line)
+            # divs: balanced fences, no raw ::: in text
+            if DIV_OPEN.match(stripped):
+                divs.append((bool(HTML_ONLY.match(stripped)), number))
+                continue
+            if DIV_CLOSE.match(stripped):
+                if divs:
+                    divs.pop()
+                else:
+                    self.problem(rel, number, "::: closes a div that was never opened; Quarto would print it as text")
+                continue
+            if ":::" in line and not _in_comment_or_code(line):
+                self.problem(rel, number, "raw ::: in the text (not a div fence on a line of its own); Quarto would "
+                             "print it, as it did for the broken embeds of the last render")
             loc = _Loc(rel, number)
             for sc in SHORTCODE.finditer(line):
                 name, args = sc.group(1), sc.group(2)
@@ -214,8 +372,28 @@ class _Checker:
                     self.include(args, loc, path, top_dir, stack)
                 elif name == "embed":
                     self.embed(args, loc, top_dir)
+                    if printed:
+                        shape.figures += 1
+                        shape.lines += FIGURE_LINES
             # references, citations and ids, outside comments and code spans
             visible, in_comment = _strip_comments(line, in_comment)
+            if main and stripped.startswith("|"):
+                if table is None and number < len(lines) and TABLE_SEPARATOR.match(lines[number].strip()):
+                    table = {"columns": len(_cells(stripped))}
+                    self.table_line(table, rel, number, line, printed, header=True)
+                elif table is not None:
+                    self.table_line(table, rel, number, line, printed)
+            if printed and visible.strip() and not stripped.startswith(("|", ":::", "{{<")):
+                heading = re.match(r"^(#{1,6})\s", visible)
+                if heading:
+                    shape.headings += 1
+                    shape.lines += HEADING_LINES
+                    if len(heading.group(1)) <= shape.toc_depth:
+                        shape.toc_entries += 1
+                else:
+                    text = _plain(visible)
+                    shape.words += len(text.split())
+                    paragraph += len(text) + 1
             visible = re.sub(r"(`+).*?\1", " ", SHORTCODE.sub(" ", visible))
             for idm in ID_ATTR.finditer(visible):
                 ident = idm.group(1)
@@ -227,6 +405,8 @@ class _Checker:
                     self.ids[ident] = loc
             for lm in LINK.finditer(visible):
                 self.links.append((lm.group(1), loc))
+            for fm in FILE_LINK.finditer(visible):
+                self.file_links.append((fm.group(1), loc))
             no_urls = re.sub(r"<[a-z]+://[^>]*>|\]\([^)]*\)|\{[^}]*\}", " ", visible)
             for rm in REF.finditer(no_urls):
                 key = rm.group(1)
@@ -234,8 +414,69 @@ class _Checker:
                     self.refs.append((key, loc))
                 else:
                     self.cites.append((key, loc))
+        if paragraph and main:
+            shape.lines += -(-paragraph // CHARS_PER_LINE)
         if fence is not None:
             self.problem(rel, None, f"a code block opened with {fence} is never closed")
+        for _, opened in divs:
+            self.problem(rel, opened, "this div is never closed (::: on a line of its own); Quarto would print "
+                         "the rest of the file inside it, or the fence as text")
+
+    def table_line(self, table: dict, rel: str, number: int, line: str, printed: bool, header: bool = False) -> None:
+        """Count a pipe-table row of the main report; flag too many columns and long code spans."""
+        if TABLE_SEPARATOR.match(line.strip()):
+            return
+        shape = self.result.shape
+        cells = _cells(line.strip())
+        if header:
+            shape.tables += printed
+            if table["columns"] > shape.widest_table:
+                shape.widest_table, shape.widest_table_at = table["columns"], f"{rel}:{number}"
+            if table["columns"] > MAX_COLUMNS:
+                self.problem(rel, number, f"a table of {table['columns']} columns in the main report (at most "
+                             f"{MAX_COLUMNS}); move it to the technical appendix or split it")
+        else:
+            shape.table_rows += printed
+        for span in CODE_SPAN.finditer(line):
+            if len(span.group(2).strip()) > MAX_CODE_IN_TABLE:
+                self.problem(rel, number, f"a code span of {len(span.group(2).strip())} characters in a table of the "
+                             f"main report (at most {MAX_CODE_IN_TABLE}): Typst does not wrap code, so it would print "
+                             f"over the next column: {span.group(0)[:60]}")
+        if printed:
+            width = max(CHARS_PER_LINE // max(table["columns"], 1) - 2, 8)
+            shape.lines += max((-(-len(_plain(c)) // width) for c in cells), default=1) + 0.4
+
+    def credited(self, figure_id: str, text: list[str], loc: _Loc, main: bool) -> None:
+        """Count the datasets credited one by one in a provenance entry's Data: line."""
+        line = next((x for x in text if "Data:" in x), None)
+        if line is None or not main:
+            return
+        credit = line.split("Data:", 1)[1].split("**Provenance", 1)[0]
+        credit = re.sub(r"\[@[^\]]*\]", "", credit).strip(" *.")
+        entries = [e for e in re.split(r";\s+", credit) if e.strip()]
+        shape = self.result.shape
+        grouped = re.match(r"^(\d+) datasets? from \d+ sources?\b", credit)
+        drawn = int(grouped.group(1)) if grouped else len(entries)
+        shape.grouped_credits += bool(grouped)
+        if drawn > shape.most_datasets:
+            shape.most_datasets, shape.most_datasets_figure = drawn, figure_id
+        if grouped:
+            return
+        if len(entries) > shape.most_credited:
+            shape.most_credited, shape.most_credited_figure = len(entries), figure_id
+        if len(entries) > MAX_CREDITED:
+            self.problem(loc.file, loc.line, f"figure {figure_id} credits {len(entries)} datasets one by one (at most "
+                         f"{MAX_CREDITED}); a figure drawing on more needs a grouped credit")
+
+    def machine_paths(self, rel: str, lines: list[str]) -> None:
+        """Absolute paths of the build machine in a generated file (a published report must not show them)."""
+        root = str(self.layout.root.resolve())
+        for number, line in enumerate(lines, start=1):
+            found = root if root in line else None
+            m = MACHINE_PATH.search(line)
+            if found or m:
+                self.problem(rel, number, f"absolute path of the build machine in a generated source "
+                             f"({found or m.group(0)}); the report must name files relative to the project")
 
     def include(self, args: str, loc: _Loc, path: Path, top_dir: Path, stack: list[Path]) -> None:
         self.result.includes += 1
@@ -306,7 +547,49 @@ class _Checker:
         if not [o for o in cell["outputs"] if o.get("output_type") in ("display_data", "execute_result")]:
             self.problem(loc.file, loc.line, f"embed {ref}: the cell has no output in the executed notebook "
                          "(do not switch matplotlib to a non-inline backend; end the cell with plt.show())")
+        self.notebook_title(target, address, loc)
+        self.cell_outputs(cell, figure_id, loc)
         self.embeds.append((figure_id, loc, True))
+
+    def notebook_title(self, target: Path, address: str, loc: _Loc) -> None:
+        """Quarto writes an embedded notebook's first heading into notebook-title="..." unescaped."""
+        if target in self.titled:
+            return
+        self.titled.add(target)
+        heading = first_heading(self.notebook(target) or {})
+        if heading and '"' in heading:
+            source = f"notebooks/{address.split('/')[0]}.ipynb"
+            self.problem(loc.file, loc.line, f"the first heading of {source} has a straight double quote ({heading}); "
+                         "Quarto copies it unescaped into notebook-title=\"...\" and every embed of the notebook prints "
+                         "as raw text with the build folder's path: use curly quotes (“ ”) in that heading")
+
+    def cell_outputs(self, cell: dict, figure_id: str, loc: _Loc) -> None:
+        """An embedded cell's outputs: images at most the text width at their dpi; no machine paths in text."""
+        import base64
+
+        root = str(self.layout.root.resolve())
+        main = self.in_main
+        for output in cell["outputs"]:
+            data = output.get("data", {})
+            if "image/png" in data and main:
+                try:
+                    width, dpi = png_size(base64.b64decode(data["image/png"]))
+                except ValueError:
+                    width, dpi = None, None
+                if width:
+                    inches = width / (dpi or 96)
+                    if inches > TEXT_WIDTH_IN + 0.05 or width > HTML_MAX_PX:
+                        self.problem(loc.file, loc.line, f"figure {figure_id} is {width} px wide at {dpi or 'unknown (96)'} dpi "
+                                     f"({inches:.1f} in); at most {TEXT_WIDTH_IN} in and {HTML_MAX_PX} px, or the PDF and the "
+                                     "HTML shrink it and its labels: draw it with analysis.figures.style() sizes")
+            texts = [output.get("text", "")] + [data.get(k, "") for k in ("text/plain", "text/html", "text/markdown")]
+            for text in texts:
+                text = "".join(text) if isinstance(text, list) else str(text)
+                m = MACHINE_PATH.search(text)
+                if root in text or m:
+                    self.problem(loc.file, loc.line, f"embedded {figure_id} shows an absolute path of the build machine "
+                                 f"({root if root in text else m.group(0)}) in its output")
+                    break
 
     def notebook(self, path: Path) -> dict | None:
         if path not in self._notebooks:
@@ -317,16 +600,25 @@ class _Checker:
         return self._notebooks[path]
 
     # --- cross-file checks -------------------------------------------------------------------------
-    def finish(self) -> None:
+    def end_document(self) -> None:
+        """Resolve one rendered document's cross-references and links against its own ids and labels."""
         targets = set(self.ids) | set(self.labels) | {"refs"}
         for key, loc in self.refs:
             self.result.references += 1
             if key not in targets:
                 self.problem(loc.file, loc.line, f"cross-reference @{key} has no target (no embedded cell labelled "
-                             f"{key} and no {{#{key}}} in the report sources)")
+                             f"{key} and no {{#{key}}} in the same document's sources)")
         for key, loc in self.links:
             if key not in targets:
-                self.problem(loc.file, loc.line, f"link to #{key} has no target (no {{#{key}}} in the report sources)")
+                self.problem(loc.file, loc.line, f"link to #{key} has no target (no {{#{key}}} in the same document's sources)")
+        self.ids, self.labels, self.refs, self.links = {}, {}, [], []
+
+    def finish(self) -> None:
+        for name, loc in self.file_links:
+            if name not in self.outputs:
+                known = ", ".join(sorted(self.outputs)) or "none"
+                self.problem(loc.file, loc.line, f"link to {name}, which no rendered document produces (they produce: "
+                             f"{known}); link only to files that exist in the rendered output")
         keys: set[str] = set()
         for bib in self.bibliographies:
             if bib.is_file():
@@ -358,9 +650,19 @@ class _Checker:
 def check_report(layout: Layout) -> Report:
     """Run every static check of the report sources; the result lists each problem with file and line."""
     checker = _Checker(layout)
-    for doc in checker.quarto_yml():
+    for number, doc in enumerate(checker.quarto_yml()):
+        checker.in_main = number == 0
         checker.document(doc)
+        checker.end_document()
+    checker.in_main = False
     checker.finish()
+    shape = checker.result.shape
+    if checker.result.files and shape.pages > MAX_PAGES:
+        checker.problem("report/index.qmd", None, f"the main report would print on about {shape.pages} pages (at most "
+                        f"{MAX_PAGES}): move material to the technical appendix")
+    if checker.result.files and shape.toc_pages > MAX_TOC_PAGES:
+        checker.problem("_quarto.yml", None, f"the printed table of contents would take about {shape.toc_pages:.1f} "
+                        f"pages (at most {MAX_TOC_PAGES}): lower toc-depth for typst or merge sections")
     checker.result.problems.sort(key=lambda p: (p.file, p.line or 0))
     return checker.result
 
@@ -395,3 +697,77 @@ def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
             out.append(line[i:start])
             i, in_comment = start + 4, True
     return "".join(out), in_comment
+
+
+def _cells(row: str) -> list[str]:
+    """The cells of a pipe-table row (pipes inside code spans or escaped do not split)."""
+    masked = CODE_SPAN.sub(lambda m: "x" * len(m.group(0)), row.replace("\\|", "xx"))
+    cells, last = [], 0
+    for i, ch in enumerate(masked):
+        if ch == "|":
+            cells.append(row[last:i])
+            last = i + 1
+    cells.append(row[last:])
+    if cells and not cells[0].strip():
+        cells = cells[1:]
+    if cells and not cells[-1].strip():
+        cells = cells[:-1]
+    return cells
+
+
+def _plain(text: str) -> str:
+    """Markdown reduced to the words a reader sees (links to their text, attributes and markup dropped)."""
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    text = re.sub(r"\{[^}]*\}", "", text)
+    text = re.sub(r"[\\*_`>\[\]]", "", text)
+    return " ".join(text.split())
+
+
+def _in_comment_or_code(line: str) -> bool:
+    """Whether every ``:::`` of ``line`` sits inside a code span or an HTML comment."""
+    visible, _ = _strip_comments(line, False)
+    return ":::" not in re.sub(r"(`+).*?\1", " ", visible)
+
+
+def _yaml_mapping(path: Path) -> dict:
+    """The mapping in a YAML file, or {} if it is missing, invalid or not a mapping."""
+    try:
+        value = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def first_heading(notebook_json: dict) -> str | None:
+    """The first markdown heading of a notebook (what Quarto takes as its title), or None."""
+    for cell in notebook_json.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell.get("source"), list) else str(cell.get("source", ""))
+        for line in source.splitlines():
+            m = re.match(r"^#{1,6}\s+(.*\S)", line)
+            if m:
+                return m.group(1)
+    return None
+
+
+def png_size(png: bytes) -> tuple[int, float | None]:
+    """(width in pixels, dots per inch from the pHYs chunk or None) of a PNG image; ValueError if not a PNG."""
+    import struct
+
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG image")
+    width, dpi, i = None, None, 8
+    while i + 8 <= len(png):
+        (length,), kind = struct.unpack(">I", png[i:i + 4]), png[i + 4:i + 8]
+        body = png[i + 8:i + 8 + length]
+        if kind == b"IHDR":
+            width = struct.unpack(">I", body[:4])[0]
+        elif kind == b"pHYs" and len(body) >= 9 and body[8] == 1:
+            dpi = struct.unpack(">I", body[:4])[0] * 0.0254
+        elif kind == b"IDAT":
+            break
+        i += 12 + length
+    if width is None:
+        raise ValueError("PNG without IHDR")
+    return width, (round(dpi) if dpi else None)

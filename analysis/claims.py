@@ -98,6 +98,9 @@ def _load_register(path: str) -> Register:
         stated = claim["stated"]
         if not isinstance(stated, dict) or "value" not in stated:
             raise RegisterError(f"{where}: 'stated' needs a value (null if the claim has no number)")
+        if "text" in stated and not (isinstance(stated["text"], str) and stated["text"].strip()):
+            raise RegisterError(f"{where}: stated.text must be the stated value in the document's own words "
+                                "(e.g. 'by the early 2030s'), as the report shows it")
         if stated.get("comparison", "=") not in COMPARISONS:
             raise RegisterError(f"{where}: comparison must be one of {COMPARISONS}")
         tol = claim["tolerance"]

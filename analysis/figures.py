@@ -15,14 +15,30 @@ from .errors import FigureRecordError
 MIME = "application/vnd.claimcheck.figure+json"
 
 
+#: The PDF text width (US letter, 1 in margins: _quarto.yml): no figure is drawn wider, so neither the
+#: PDF nor the HTML shrinks it (TEXT_WIDTH_IN * DPI pixels fit the HTML column too).
+TEXT_WIDTH_IN = 6.5
+DPI = 120
+#: The smallest font size on any figure, in points at the printed size.
+MIN_FONT_PT = 8
+
+
 def style() -> None:
-    """Apply the report's plotting style (call once, near the top of a notebook)."""
+    """Apply the report's plotting style (call once, near the top of a notebook).
+
+    Figures are drawn at their printed size, TEXT_WIDTH_IN wide at DPI, with no text under
+    MIN_FONT_PT: draw with the default size (or a width up to TEXT_WIDTH_IN) and never shrink fonts.
+    """
     import matplotlib as mpl
     import seaborn as sns
 
-    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
-    mpl.rcParams.update({"figure.figsize": (8, 4.5), "figure.dpi": 110, "savefig.dpi": 110,
-                         "svg.hashsalt": "claimcheck", "axes.titleweight": "bold"})
+    sns.set_theme(context="paper", style="whitegrid", palette="colorblind")
+    mpl.rcParams.update({
+        "figure.figsize": (TEXT_WIDTH_IN, 4.0), "figure.dpi": DPI, "savefig.dpi": DPI,
+        "font.size": 9.6, "axes.titlesize": 10, "axes.labelsize": 9.6, "figure.labelsize": 10, "xtick.labelsize": 8.5, "ytick.labelsize": 8.5,
+        "legend.fontsize": 8.5, "legend.title_fontsize": 9, "figure.titlesize": 10.5,
+        "svg.hashsalt": "claimcheck", "axes.titleweight": "bold",
+    })
 
 
 def record(label: str, data, *, datasets=None, note: str | None = None) -> None:

@@ -8,7 +8,8 @@ the current (fully current) build as ``releases/v<version>/``:
 * ``figures.json``  every figure id with its checksum and review status;
 * ``summary.md``    a short human-readable summary.
 
-These are small text files, committed with the code. Later builds compare themselves with the newest
+These are small text files, committed with the code. Reading releases and comparing with them lives in
+``analysis.history`` (used by the report too); imports go one way: release -> build -> report -> history. Later builds compare themselves with the newest
 release whose version is lower than the current one ("what changed since the previous version"): claims
 whose value or verdict moved (:func:`analysis.ledger.changes`), figures whose image changed, and drift
 against the accepted lock ``claims/lock.json`` when it exists.
@@ -19,102 +20,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import canonical_json
+from . import ledger
+from .build import Context, build_lock, plan
 from .errors import ReleaseError
+from .files import canonical_json
+from .history import (Changes, figure_changes, load_release, previous_release, release_dir,  # noqa: F401 (re-exported)
+                      released_versions, version_key, what_changed)
 from .paths import Layout
-
-
-def version_key(version: str):
-    """A sortable key for a version string (PEP 440 when possible, else numeric parts)."""
-    try:
-        from packaging.version import InvalidVersion, Version
-
-        try:
-            return (0, Version(version))
-        except InvalidVersion:
-            pass
-    except ImportError:  # pragma: no cover - packaging comes with matplotlib
-        pass
-    parts = tuple(int(p) if p.isdigit() else 0 for p in version.replace("-", ".").split("."))
-    return (1, parts)
-
-
-def release_dir(layout: Layout, version: str) -> Path:
-    return layout.releases_dir / f"v{version}"
-
-
-def released_versions(layout: Layout) -> list[str]:
-    """Versions recorded under ``releases/`` (oldest first)."""
-    if not layout.releases_dir.is_dir():
-        return []
-    found = [p.name[1:] for p in layout.releases_dir.iterdir()
-             if p.is_dir() and p.name.startswith("v") and (p / "ledger.json").is_file()]
-    return sorted(found, key=version_key)
-
-
-def previous_release(layout: Layout, version: str) -> str | None:
-    """The newest released version lower than ``version``, or None."""
-    lower = [v for v in released_versions(layout) if version_key(v) < version_key(version)]
-    return lower[-1] if lower else None
-
-
-def load_release(layout: Layout, version: str) -> dict:
-    """The recorded files of a release: {"ledger": rows, "manifest": ..., "figures": {...}}."""
-    folder = release_dir(layout, version)
-    out = {}
-    for name in ("ledger", "manifest", "figures"):
-        path = folder / f"{name}.json"
-        try:
-            out[name] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-        except json.JSONDecodeError as exc:
-            raise ReleaseError(f"{layout.relative(path)} is not valid JSON: {exc}", hint="restore it from git") from exc
-    return out
-
-
-@dataclass
-class Changes:
-    """What moved since the previous release (and against the lock and a same-version release)."""
-
-    version: str
-    previous: str | None = None
-    claims: list[dict] = field(default_factory=list)
-    figures: list[dict] = field(default_factory=list)
-    same_version: list[dict] | None = None  # differences from an existing release of the current version
-    lock: list[dict] | None = None  # drift against claims/lock.json (None: no lock)
-
-
-def figure_changes(before: dict[str, dict], after: dict[str, str | None]) -> list[dict]:
-    """Figures added, removed or redrawn (checksum changed) between a release and now."""
-    out = []
-    for fid in sorted(set(before) | set(after)):
-        if fid not in before:
-            out.append({"figure": fid, "change": "added", "before": None, "after": after[fid]})
-        elif fid not in after:
-            out.append({"figure": fid, "change": "removed", "before": before[fid].get("sha256"), "after": None})
-        elif before[fid].get("sha256") != after[fid]:
-            out.append({"figure": fid, "change": "redrawn", "before": before[fid].get("sha256"), "after": after[fid]})
-    return out
-
-
-def what_changed(layout: Layout, rows: list[dict], figure_shas: dict[str, str | None], version: str) -> Changes:
-    """Compare the current ledger and figures with the previous release, the same-version release and the lock."""
-    from .ledger import changes, lock_entries, read_lock
-
-    result = Changes(version=version, previous=previous_release(layout, version))
-    if result.previous is not None:
-        old = load_release(layout, result.previous)
-        result.claims = changes(lock_entries(old["ledger"] or []), rows)
-        result.figures = figure_changes(old["figures"] or {}, figure_shas)
-    if version in released_versions(layout):
-        same = load_release(layout, version)
-        result.same_version = changes(lock_entries(same["ledger"] or []), rows)
-    lock = read_lock(layout.lock)
-    if lock is not None:
-        result.lock = changes(lock.get("claims", {}), rows)
-    return result
 
 
 def record_release(layout: Layout, *, echo=print) -> Path:
@@ -123,8 +37,7 @@ def record_release(layout: Layout, *, echo=print) -> Path:
     Refuses (ReleaseError, nothing written) when that version is already released, when the project was
     never built, or when any notebook run is stale or the ledger and report sources lag the runs.
     """
-    from . import __version__, ledger
-    from .build import Context, build_lock, plan
+    from . import __version__
     from .manifest import read_manifest
     from .report import build_info
     from .review import load_reviews, read_index, status_of

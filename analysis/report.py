@@ -1,26 +1,33 @@
 """Report sources generated from the register, the catalog, the ledger, the manifest and the reviews.
 
-The hand-written ``report/index.qmd`` holds the structure and pulls the generated parts in with
-include shortcodes. Generated files go to ``_build/report/``:
+The Python side assembles data; the wording and shape of every generated part live in the Jinja2
+templates of ``analysis/templates/`` (one per generated file), which a writer can edit without reading
+Python. The hand-written ``report/index.qmd`` (the report) and ``report/appendix.qmd`` (the technical
+appendix) hold the structure and pull the generated parts in with include shortcodes. Generated files
+go to ``_build/report/``:
 
-==========================  ========================================================================
-``_metadata.yml``           title block (version, build date, source commit, data checksum) and the
-                            versioned output file name; named in ``_quarto.yml`` ``metadata-files``
-``_summary.qmd``            what was checked, verdict counts, review state, what moved
-``_ledger.qmd``             the claims ledger table, each claim linking to its section
-``_claims.qmd``             one section per check run (claim group), one subsection per claim: quote,
-                            document, verdict and rationale, embedded figures with data credit and
-                            provenance, robustness table
-``_data-sources.qmd``       appendix: every dataset, its source, locator, how it was obtained
-``_runs.qmd``               appendix: runs and parameters; computational requirements and run times
-``_reviews.qmd``            appendix: review status of every figure
-``_changes.qmd``            appendix: what changed since the previous release (and against the lock)
-==========================  ========================================================================
+===========================  ======================================================================
+``_metadata.yml``            the report's title block and versioned output name (named in the
+                             front matter of ``report/index.qmd``)
+``_appendix-metadata.yml``   the same for the technical appendix (``report/appendix.qmd``)
+``_summary.qmd``             page one: what was checked, verdict counts, the headline findings
+``_ledger.qmd``              the claims ledger: quote, stated value as stated, what the data show,
+                             verdict, one table per document
+``_claims.qmd``              one section per checking run, one subsection per claim: quote, verdict,
+                             finding, evidence figures with their own data credit, robustness line,
+                             details (collapsed, HTML only)
+``_verdict-policy.qmd``      ``docs/verdict-policy.md``, its headings shifted under Methods
+``_changes.qmd``             what changed since the previous release and against the lock
+``_figures.qmd``             appendix: the figures of the checking runs that are no claim's evidence,
+                             and the full data credit of figures credited as a group
+``_data-sources.qmd``        appendix: every dataset, its source, locator, how it was obtained
+``_runs.qmd``                appendix: every run, its parameters, duration and package versions
+``_reviews.qmd``             appendix: review status of every figure
+===========================  ======================================================================
 
-Quarto includes are textual, so every path inside a generated file is written relative to ``report/``
-(e.g. ``{{< embed ../_build/notebooks/alpha/default.ipynb#fig-shares >}}``). Generated files never
-include other files. Each embedded figure is followed by a ``figure-provenance`` div naming its
-figure id; ``analysis.checks`` relies on that.
+Quarto includes are textual, so every path inside a generated file is written relative to ``report/``.
+Generated files never include other files. Each embedded figure is followed by a ``figure-provenance``
+div naming its figure id, with ``Data:`` and ``Provenance:`` lines; ``analysis.checks`` relies on it.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import os
 import re
 import subprocess
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -38,11 +46,19 @@ import yaml
 from .files import canonical_json, write_if_changed
 from .paths import Layout
 
-GENERATED_FILES = ("_metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd", "_data-sources.qmd",
-                   "_runs.qmd", "_reviews.qmd", "_changes.qmd")
+GENERATED_FILES = ("_metadata.yml", "_appendix-metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd",
+                   "_verdict-policy.qmd", "_changes.qmd", "_figures.qmd", "_data-sources.qmd", "_runs.qmd",
+                   "_reviews.qmd")
+#: the generated parts of each rendered document (the checks apply the report's limits to the first)
+REPORT_FILES = ("_summary.qmd", "_ledger.qmd", "_claims.qmd", "_verdict-policy.qmd", "_changes.qmd")
+APPENDIX_FILES = ("_figures.qmd", "_data-sources.qmd", "_runs.qmd", "_reviews.qmd")
+#: a grouped credit cites at most this many of its sources (those with the most tables)
+GROUPED_CITES = 4
 PROVENANCE_CLASS = "figure-provenance"
-HEADER = "<!-- Generated by analysis/report.py at build time; do not edit (edit report/*.qmd or the sources it names). -->\n\n"
-VERDICT_ORDER = ("reproduced", "reproduced-with-caveat", "outdated", "not-reproduced", "unverifiable")
+#: at most this many datasets are credited one by one under a figure; more get a grouped credit
+MAX_CREDITED = 8
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+HEADLINES_FILE = "headlines.yml"  # in report/: the claims page one leads with
 
 
 # --- entry points ----------------------------------------------------------------------------------
@@ -54,26 +70,27 @@ def generate(context, result) -> bool:
     """
     stamp = context.layout.generated_report_dir / ".inputs.sha256"
     key = inputs_fingerprint(context.layout, result)
-    present = all((context.layout.generated_report_dir / name).is_file() for name in ("_metadata.yml", "_claims.qmd", "_ledger.qmd"))
+    present = all((context.layout.generated_report_dir / name).is_file() for name in GENERATED_FILES)
     if present and stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
         return False
     stamp.unlink(missing_ok=True)
-    write_sources(context, rows=result.ledger or [], manifest=result.manifest)
+    write_sources(context.layout, project=context.project, catalog=context.catalog, register=context.register,
+                  rows=result.ledger or [], manifest=result.manifest)
     write_if_changed(stamp, key)
     return True
 
 
 def inputs_fingerprint(layout: Layout, result) -> str:
-    """sha256 over everything the generated sources depend on: runs, ledger, register, catalog,
-    lock, reviews, releases, the package source, the version and the source commit."""
-    import hashlib
-
+    """sha256 over everything the generated sources depend on: runs, ledger, register, catalog, lock,
+    reviews, releases, the package source (templates included), the headline list, the verdict
+    policy, the version and the source commit."""
     from . import __version__
 
     digest = hashlib.sha256()
     digest.update(canonical_json({"runs": result.manifest["runs"], "ledger": result.ledger or [],
                                   "version": __version__, "commit": git_commit(layout.root)}).encode())
-    files = [layout.register, layout.datapackage, layout.lock]
+    files = [layout.register, layout.datapackage, layout.lock, layout.report_dir / HEADLINES_FILE,
+             layout.root / "docs" / "verdict-policy.md", layout.report_dir / "references.bib"]
     for folder in (layout.reviews_dir, layout.releases_dir, layout.package_dir):
         if folder.is_dir():
             files += sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -91,8 +108,10 @@ def regenerate(layout: Layout) -> bool:
     from filelock import FileLock, Timeout
 
     from . import ledger
-    from .build import Context
+    from .catalog import Catalog
+    from .claims import Register
     from .manifest import read_manifest
+    from .project import Project
 
     if not layout.build_dir.is_dir():
         return False
@@ -103,13 +122,15 @@ def regenerate(layout: Layout) -> bool:
         return False
     try:
         manifest = read_manifest(layout)
-        context = Context.load(layout)
-        rows = ledger.read(layout) if context.register is not None else []
+        project = Project.load(layout)
+        register = Register.load(layout) if layout.register.is_file() else None
+        rows = ledger.read(layout) if register is not None else []
         if manifest is None or rows is None:
             return False
-        if any(r.address not in manifest["runs"] for r in context.project.runs()):
+        if any(r.address not in manifest["runs"] for r in project.runs()):
             return False
-        write_sources(context, rows=rows, manifest=manifest)
+        write_sources(layout, project=project, catalog=Catalog.load(layout), register=register,
+                      rows=rows, manifest=manifest)
         return True
     finally:
         lock.release()
@@ -149,8 +170,13 @@ def git_commit(root: Path) -> tuple[str | None, bool]:
 
 
 def output_stem(version: str) -> str:
-    """The rendered files' name without extension: ``claims-report-v<version>``."""
+    """The rendered report's file name without extension: ``claims-report-v<version>``."""
     return f"claims-report-v{version}"
+
+
+def appendix_stem(version: str) -> str:
+    """The rendered technical appendix's file name without extension: ``claims-appendix-v<version>``."""
+    return f"claims-appendix-v{version}"
 
 
 def bib_keys(path: Path) -> set[str]:
@@ -160,7 +186,7 @@ def bib_keys(path: Path) -> set[str]:
     return set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", path.read_text(encoding="utf-8")))
 
 
-# --- markdown helpers ------------------------------------------------------------------------------
+# --- text helpers (also the templates' filters) ------------------------------------------------------
 _ESCAPE = re.compile(r"([\\`*_{}\[\]<>#$@|~^])")
 
 
@@ -201,27 +227,500 @@ def fmt(value) -> str:
     return f"{value:.2f}" if "e" in text else text
 
 
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 claim', '3 claims' (or the given plural form)."""
+    return f"{n} {singular if n == 1 else (plural_form or singular + 's')}"
+
+
+def short(text: str, limit: int = 90) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis if cut."""
+    text = " ".join(str(text).split()).strip(" |")
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+_COMPARISON_WORDS = {"=": "", "~": "about ", ">": "more than ", ">=": "at least ", "<": "less than ", "<=": "at most "}
+
+
+def quantity(value, unit: str | None, comparison: str = "=") -> str:
+    """A value with its unit in words: '69%', 'about $22 billion', 'at least 1,000', 'first'."""
+    if value is None:
+        return "no number"
+    number = _number(value)
+    unit = unit or ""
+    if unit == "percent":
+        body = f"{number}%"
+    elif unit == "percentage points":
+        body = f"{number} percentage points"
+    elif unit.startswith("USD "):
+        body = f"${number} {unit[4:]}"
+    elif unit == "rank" and float(value).is_integer():
+        body = _ORDINALS.get(int(value), f"number {int(value)}")
+    elif unit == "count":
+        body = number
+    elif unit == "years":
+        body = f"{number} {'year' if float(value) == 1 else 'years'}"
+    elif unit == "year":
+        body = number.replace(",", "")
+    else:
+        body = f"{number} {unit}".strip()
+    words = _COMPARISON_WORDS.get(comparison, comparison + " ")
+    if unit == "year" and comparison == "<=":
+        words = "by "
+    return f"{words}{body}"
+
+
+def rounded(value, stated, unit: str | None = None):
+    """``value`` to one decimal more than ``stated`` is printed with (as many for counts, years, ranks)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return value
+    text = fmt(stated) if isinstance(stated, (int, float)) else ""
+    decimals = len(text.partition(".")[2]) if "." in text else 0
+    if unit not in ("count", "year", "rank"):
+        decimals += 1
+    out = round(float(value), decimals)
+    return int(out) if out.is_integer() else out
+
+
+def _number(value) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if float(value).is_integer():
+            return f"{int(value):,}"
+        return f"{value:,.6g}" if abs(value) >= 1000 else fmt(value)
+    return str(value)
+
+
+def stated_words(claim: dict, row: dict | None = None) -> str:
+    """The stated value as the document states it: '69% (1960)', 'about 50%', 'the 1990s'.
+
+    The register's optional ``stated.text`` wins; a period encoded as its midpoint with an absolute
+    tolerance of half its width (a decade) is named as the decade; otherwise the value, unit and
+    comparison in words, with the year the value refers to in brackets.
+    """
+    stated = dict(claim.get("stated") or {})
+    if row is not None:
+        stated.setdefault("value", row.get("stated"))
+        stated.setdefault("unit", row.get("unit"))
+        stated.setdefault("comparison", row.get("comparison"))
+        stated.setdefault("year", row.get("year"))
+    if stated.get("text"):
+        return str(stated["text"])
+    value, unit, comparison = stated.get("value"), stated.get("unit"), stated.get("comparison") or "="
+    decade = _decade(value, unit, claim.get("tolerance") or {})
+    if decade:
+        return decade
+    text = quantity(value, unit, comparison)
+    year = stated.get("year")
+    if year is not None and unit != "year":
+        text += f" ({year})"
+    return text
+
+
+def _decade(value, unit, tolerance: dict) -> str | None:
+    """'the 1990s' for a year midpoint 1994.5 with an absolute tolerance of 4.5; None otherwise."""
+    if unit != "year" or value is None or tolerance.get("type") != "absolute":
+        return None
+    lo, hi = float(value) - float(tolerance.get("value") or 0), float(value) + float(tolerance.get("value") or 0)
+    if lo.is_integer() and hi - lo == 9 and int(lo) % 10 == 0:
+        return f"the {int(lo)}s"
+    return None
+
+
+def quote_text(quote: str) -> str:
+    """A quote as a reader sees it: a table row quoted as '| a | b |' becomes 'a · b'."""
+    text = " ".join(str(quote).split())
+    if text.startswith("|") and text.endswith("|"):
+        return " · ".join(cell.strip() for cell in text.strip("|").split("|") if cell.strip())
+    return text
+
+
 def params_text(parameters: dict) -> str:
-    return ", ".join(code(f"{k} = {v!r}") for k, v in parameters.items()) or "none"
+    """Parameters as short code spans (a long value is shown as escaped text so tables can wrap it)."""
+    parts = []
+    for k, v in parameters.items():
+        item = f"{k} = {v!r}"
+        parts.append(code(item) if len(item) <= 40 else md(item))
+    return ", ".join(parts) or "none"
 
 
-def stated_text(row: dict) -> str:
-    comparison = row.get("comparison") or "="
-    head = "" if comparison == "=" else f"{md(comparison)} "
-    unit = f" {md(row['unit'])}" if row.get("unit") else ""
-    year = f" ({row['year']})" if row.get("year") is not None else ""
-    return f"{head}{fmt(row['stated'])}{unit}{year}"
+# --- data for the templates ------------------------------------------------------------------------
+class _Data:
+    """Everything the templates need, assembled once: claims, figures, credits, robustness, changes."""
+
+    def __init__(self, layout: Layout, *, project, catalog, register, rows: list[dict], manifest: dict):
+        from . import review
+        from .history import what_changed
+
+        self.layout = layout
+        self.project = project
+        self.catalog = catalog
+        self.register = register
+        self.rows = rows
+        self.manifest = manifest
+        self.runs: dict[str, dict] = manifest.get("runs", {})
+        self.info = build_info(layout, manifest)
+        self.version = self.info["version"]
+        self.bib = bib_keys(layout.report_dir / "references.bib")
+        self.figures = review.inventory(layout, self.runs)
+        self.by_id = {f.id: f for f in self.figures}
+        reviews = review.load_reviews(layout)
+        self.status = {f.id: review.status_of(f.sha256, reviews.get(f.id, [])) for f in self.figures}
+        self.changes = what_changed(layout, rows, {f.id: f.sha256 for f in self.figures}, self.version)
+        self.documents = register.documents if register is not None else {}
+        self.embedded: list[str] = []
+        self.in_appendix: list[str] = []
+        self.stems = {"report": output_stem(self.version), "appendix": appendix_stem(self.version)}
+
+    # --- claims ---
+    def claim_of(self, claim_id: str) -> dict:
+        return self.register.claims.get(claim_id, {}) if self.register is not None else {}
+
+    def document_name(self, doc_id: str) -> str:
+        return str(self.documents.get(doc_id, {}).get("short", doc_id))
+
+    def claim_view(self, r: dict) -> dict:
+        """One ledger row as the templates show it."""
+        claim = self.claim_of(r["claim"])
+        stated = claim.get("stated") or {}
+        unit = r.get("unit")
+        found = r.get("found")
+        has_data = r.get("reproduced") is not None
+        if has_data:
+            data_show = quantity(rounded(r["reproduced"], r.get("stated"), unit), unit)
+        elif found:
+            data_show = f"no data for it; the number is {found.get('measure') or 'another measure'}"
+        else:
+            data_show = "no data"
+        tol = claim.get("tolerance") or {}
+        tolerance = tol.get("type", "?") + ("" if tol.get("type") in ("exact", None) else
+                                           f" {fmt(tol.get('value'))}{' ' + tol['unit'] if tol.get('unit') else ''}")
+        return {
+            "id": r["claim"],
+            "anchor": claim_anchor(r["claim"]),
+            "quote": quote_text(r["quote"]),
+            "quote_short": short(quote_text(r["quote"]), 90),
+            "document": self.document_name(r["document"]),
+            "section": claim.get("section"),
+            "source_given": claim.get("source_given"),
+            "measure": stated.get("measure"),
+            "title": short(stated.get("measure") or r["quote"], 80),
+            "stated": stated_words(claim, r),
+            "data_show": data_show,
+            "has_data": has_data,
+            "verdict": r["verdict"],
+            "reading": r.get("reading") or claim.get("reading"),
+            "kind": claim.get("kind"),
+            "reference_date": r.get("reference_date") or self.documents.get(r["document"], {}).get("reference_date"),
+            "found": self.found_view(found, unit),
+            "earlier": r.get("earlier"),
+            "reason": r.get("reason"),
+            "caveats": r.get("caveats") or [],
+            "rationale": r.get("rationale") or "",
+            "note": claim.get("note"),
+            "projection": bool(claim.get("projection")),
+            "duplicate_of": claim.get("duplicate_of"),
+            "duplicate_anchor": claim_anchor(claim["duplicate_of"]) if claim.get("duplicate_of") else None,
+            "tolerance": tolerance,
+            "tolerance_why": tol.get("why"),
+            "agreement": agreement_range(claim),
+            "datasets": r.get("datasets") or [],
+            "data_sha256": r.get("data_sha256") or {},
+            "notebook": r["notebook"],
+            "parameter_set": r["parameter_set"],
+            "address": f"{r['notebook']}/{r['parameter_set']}",
+        }
+
+    def found_view(self, found: dict | None, unit: str | None) -> dict | None:
+        """For a mislabelled claim: the number, the measure it really is, and where it is printed."""
+        if not found:
+            return None
+        dataset = found.get("dataset")
+        source = None
+        if dataset:
+            entry = self.catalog.resources.get(dataset)
+            source = self.credit([dataset]) if entry else md(dataset)
+        return {"value": quantity(found.get("value"), unit), "measure": found.get("measure") or "another measure",
+                "source": source, "locator": found.get("locator")}
+
+    # --- figures ---
+    def credit(self, datasets: list[str], *, group: bool = True) -> str:
+        """The data credit for ``datasets``: one entry per source id, each cited ``[@source-id]``. More than
+        MAX_CREDITED datasets get one grouped entry (``group``) citing the sources read most; the technical
+        appendix lists them all."""
+        from .catalog import credit
+
+        names = list(dict.fromkeys(datasets))
+        by_source: dict[str, list[dict]] = {}
+        parts = []
+        for name in names:
+            entry = self.catalog.resources.get(name)
+            if entry is None:
+                parts.append(f"{code(name)} (not in the data catalog)")
+            else:
+                by_source.setdefault(name.partition(".")[0], []).append(entry)
+        if group and len(names) > MAX_CREDITED:
+            most = sorted(by_source, key=lambda s: (-len(by_source[s]), s))
+            cited = [s for s in most if s in self.bib][:GROUPED_CITES]
+            rest = len(by_source) - len(cited)
+            cites = f" [{'; '.join(f'@{s}' for s in cited)}]" if cited else ""
+            return (f"{plural(len(names), 'dataset')} from {plural(len(by_source), 'source')}, chiefly{cites}"
+                    + (f" and {plural(rest, 'other source')}" if rest else "")
+                    + ", each listed in the technical appendix")
+        for source_id, entries in by_source.items():
+            if len(entries) == 1:
+                text = credit(entries[0])
+            else:
+                unlocated = {**entries[0], "sources": [{**s, "locator": ""} for s in entries[0].get("sources", [])]}
+                text = credit(unlocated).rstrip(".") + f" ({len(entries)} tables)"
+            cite = f" [@{source_id}]" if source_id in self.bib else ""
+            parts.append(f"{md(text.removeprefix('Data: ').rstrip('.'))}{cite}")
+        return "; ".join(parts) or "no catalog dataset"
+
+    def figure_view(self, address: str, label: str) -> dict:
+        """An embedded figure: the embed path, its own data credit, provenance and review status."""
+        fid = f"{address}#{label}"
+        fig = self.by_id.get(fid)
+        self.embedded.append(fid)
+        path = Path(os.path.relpath(self.layout.executed_notebook(address), self.layout.report_dir)).as_posix()
+        view = {"id": fid, "embed": f"{path}#{label}", "label": label, "found": fig is not None}
+        if fig is None:
+            return view
+        run = self.runs.get(address, {})
+        datasets = fig.datasets()
+        inputs = [i for i in run.get("inputs", []) if i["dataset"] in datasets] or run.get("inputs", [])
+        status = self.status[fid]
+        view.update({
+            "kind": fig.kind,
+            "credit": self.credit(datasets),
+            "full_credit": self.credit(datasets, group=False),
+            "grouped": len(set(datasets)) > MAX_CREDITED,
+            "declared": bool(fig.record and fig.record.get("declared", True) and fig.record.get("datasets")),
+            "datasets": datasets,
+            "notebook": run.get("notebook", address),
+            "parameter_set": fig.parameter_set,
+            "parameters": params_text(run.get("parameters", {})),
+            "inputs": [{"path": i["path"], "sha256": i["sha256"][:12]} for i in inputs],
+            "sha256": (fig.sha256 or "no output")[:12],
+            "review": status.describe(),
+            "needs_review": status.state in ("needs review again", "changes requested", "not reviewed"),
+            "packet": self.layout.relative(self.layout.review_packets_dir / fig.notebook / fig.parameter_set / fig.label) + "/",
+        })
+        return view
+
+    # --- robustness ---
+    def robustness(self, r: dict, claim: dict) -> dict:
+        """The claim under every parameter set of its notebook (the check first): rows, the range of the
+        values, and how many parameter sets give the check's verdict."""
+        from .claims import recorded_in, verdict
+
+        notebook, check = r["notebook"], f"{r['notebook']}/{r['parameter_set']}"
+        base = self.runs.get(check, {}).get("parameters", {})
+        addresses = sorted((a for a in self.runs if a.split("/")[0] == notebook), key=lambda a: (a != check, a))
+        rows = []
+        for address in addresses:
+            record = _claim_records(self.layout.executed_notebook(address)).get(r["claim"])
+            if record is None:
+                continue
+            v = (verdict(claim, record["reproduced"], caveats=record.get("caveats") or (), earlier=record.get("earlier"),
+                         found=record.get("found"))
+                 if claim else record.get("verdict"))
+            params = self.runs[address].get("parameters", {})
+            diff = {k: params.get(k) for k in sorted(set(params) | set(base)) if params.get(k) != base.get(k)}
+            rows.append({"set": address.split("/")[1], "check": address == check,
+                         "changed": "as above" if address == check else (params_text(diff) if diff else "same as the check"),
+                         "value": record["reproduced"], "verdict": v})
+        values = [x["value"] for x in rows if isinstance(x["value"], (int, float))]
+        agree = sum(1 for x in rows if x["verdict"] == r["verdict"])
+        low, high = (rounded(min(values), r.get("stated"), r.get("unit")), rounded(max(values), r.get("stated"), r.get("unit"))) if values else (None, None)
+        return {"rows": rows, "n": len(rows), "agree": agree, "low": low, "high": high,
+                "unit": r.get("unit"), "verdict": r["verdict"]}
+
+    # --- sections ---
+    def claim_groups(self) -> list[dict]:
+        """The claims grouped by the run that checks them, each with its figures (every figure once)."""
+        groups: dict[str, list[dict]] = {}
+        for r in self.rows:
+            groups.setdefault(f"{r['notebook']}/{r['parameter_set']}", []).append(r)
+        figures_by_run: dict[str, list] = {}
+        for f in self.figures:
+            figures_by_run.setdefault(f.run, []).append(f)
+        out = []
+        for address, rows in groups.items():
+            notebook, set_name = address.split("/")
+            cfg = self.project.notebooks.get(notebook)
+            title = cfg.title if cfg else notebook
+            run = self.runs.get(address, {})
+            shown: set[str] = set()
+            claims = []
+            for r in rows:
+                view = self.claim_view(r)
+                view["figures"], view["see_also"] = [], []
+                for label in r.get("figures") or []:
+                    if label in shown:
+                        view["see_also"].append(label)
+                    else:
+                        view["figures"].append(self.figure_view(address, label))
+                        shown.add(label)
+                view["robustness"] = self.robustness(r, self.claim_of(r["claim"]))
+                claims.append(view)
+            rest = [self.figure_view(address, f.label) for f in figures_by_run.get(address, []) if f.label not in shown]
+            self.in_appendix += [f["id"] for f in rest]
+            out.append({"address": address, "anchor": run_anchor(address), "title": title, "set": set_name,
+                        "notebook": run.get("notebook", f"notebooks/{notebook}.ipynb"),
+                        "parameters": params_text(run.get("parameters", {})), "claims": claims, "more": rest})
+        return out
+
+    def headlines(self) -> list[dict]:
+        """The findings page one leads with (``report/headlines.yml``), with the claims the build has."""
+        path = self.layout.report_dir / HEADLINES_FILE
+        if not path.is_file():
+            return []
+        try:
+            entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        except yaml.YAMLError:
+            return []
+        by_id = {r["claim"]: r for r in self.rows}
+        out = []
+        for entry in entries if isinstance(entries, list) else []:
+            claims = [self.claim_view(by_id[c]) for c in entry.get("claims", []) if c in by_id]
+            if claims:
+                out.append({"title": entry.get("title") or claims[0]["title"], "claims": claims})
+        return out
+
+    def summary_data(self) -> dict:
+        from .claims import VERDICTS
+
+        counts = Counter(r["verdict"] for r in self.rows)
+        order = list(VERDICTS) + sorted(set(counts) - set(VERDICTS))
+        used = [d for d in self.documents if any(r["document"] == d for r in self.rows)]
+        return {
+            "counts": [{"verdict": v, "n": counts[v]} for v in order if counts.get(v)],
+            "n_claims": len(self.rows),
+            "documents": [{"short": self.document_name(d), "citation": self.documents[d].get("citation", ""),
+                           "n": sum(1 for r in self.rows if r["document"] == d),
+                           "reference_date": self.documents[d].get("reference_date")} for d in used],
+            "unused_documents": [{"short": self.document_name(d), "note": self.documents[d].get("note")}
+                                 for d in self.documents if d not in used],
+            "headlines": self.headlines(),
+            "n_shown": len(set(self.embedded) - set(self.in_appendix)),
+            "n_appendix": len(set(self.in_appendix)),
+            "n_figures": len(self.figures),
+            "review_states": sorted(Counter(s.state for s in self.status.values()).items()),
+        }
+
+    def ledger_data(self) -> list[dict]:
+        by_doc: dict[str, list[dict]] = {}
+        for r in self.rows:
+            by_doc.setdefault(r["document"], []).append(self.claim_view(r))
+        return [{"document": self.document_name(d), "reference_date": self.documents.get(d, {}).get("reference_date"),
+                 "anchor": f"sec-ledger-{slug(d)}", "claims": claims} for d, claims in by_doc.items()]
+
+    def data_sources(self) -> list[dict]:
+        readers: dict[str, list[str]] = {}
+        for address, run in self.runs.items():
+            for i in run.get("inputs", []):
+                readers.setdefault(i["dataset"], []).append(address)
+        out = []
+        for name, entry in self.catalog.resources.items():
+            source_id = name.partition(".")[0]
+            sources = []
+            for s in entry.get("sources", []):
+                where = str(s.get("path", ""))
+                sources.append({"publisher": s.get("publisher", ""), "year": s.get("year"), "title": s.get("title", ""),
+                                "locator": s.get("locator", ""), "url": where if re.match(r"https?://", where) else None,
+                                "path": where if where and not re.match(r"https?://", where) else None})
+            obtained = entry.get("obtained", {})
+            out.append({
+                "name": name, "anchor": f"sec-data-{slug(name)}", "title": entry.get("title", ""),
+                "description": entry.get("description"), "sources": sources,
+                "cite": source_id if source_id in self.bib else None,
+                "obtained": obtained, "seen_in": obtained.get("seen_in") or [],
+                "confidence": entry.get("confidence", "?"),
+                "licences": [lic.get("title") or lic.get("name", "") for lic in entry.get("licenses", [])],
+                "file": "data/" + entry["path"], "bytes": entry.get("bytes", "?"),
+                "sha256": str(entry.get("hash", "")).removeprefix("sha256:"),
+                "readers": sorted(readers.get(name, [])),
+            })
+        return out
+
+    def runs_data(self) -> dict:
+        claims_by_run: dict[str, list[str]] = {}
+        for r in self.rows:
+            claims_by_run.setdefault(f"{r['notebook']}/{r['parameter_set']}", []).append(r["claim"])
+        runs = []
+        total = 0.0
+        for address, run in sorted(self.runs.items()):
+            total += float(run.get("duration_seconds") or 0)
+            runs.append({"address": address, "notebook": run.get("notebook", ""),
+                         "code_sha256": str(run.get("notebook_code_sha256", ""))[:12],
+                         "parameters": params_text(run.get("parameters", {})),
+                         "inputs": len(run.get("inputs", [])), "started": run.get("started", "?"),
+                         "duration": run.get("duration_seconds"), "claims": claims_by_run.get(address, [])})
+        versions: dict[str, set] = {}
+        for run in self.runs.values():
+            for pkg, v in (run.get("versions") or {}).items():
+                versions.setdefault(pkg, set()).add(str(v))
+        return {"runs": runs, "total": round(total, 2), "platform": self.manifest.get("platform", {}),
+                "started": self.manifest.get("build_started", "?"), "finished": self.manifest.get("build_finished", "?"),
+                "versions": [{"package": p, "version": ", ".join(sorted(v))} for p, v in sorted(versions.items())]}
+
+    def reviews_data(self) -> list[dict]:
+        shown = set(self.embedded)
+        return [{"id": f.id, "shown": f.id in shown, "sha256": (f.sha256 or "none")[:12],
+                 "review": self.status[f.id].describe()} for f in self.figures]
+
+    def changes_data(self) -> dict:
+        ch = self.changes
+
+        def table(changes):
+            out = []
+            for c in changes:
+                before, after = c["before"] or {}, c["after"] or {}
+                kind = c["change"]
+                if kind == "verdict" and fmt(before.get("reproduced")) != fmt(after.get("reproduced")):
+                    kind = "value and verdict"
+                out.append({"claim": c["claim"], "anchor": claim_anchor(c["claim"]) if c["after"] else None,
+                            "change": kind, "before": before, "after": after})
+            return out
+
+        return {"previous": ch.previous, "claims": table(ch.claims), "figures": ch.figures,
+                "same_version": table(ch.same_version) if ch.same_version else None,
+                "lock": None if ch.lock is None else table(ch.lock)}
+
+    def metadata(self, *, appendix: bool) -> str:
+        info = self.info
+        data = f"data sha256 {info['data_sha256'][:12]}" if info["data_sha256"] else "no data package"
+        title = self.project.title + (": technical appendix" if appendix else "")
+        meta = {
+            "title": title,
+            "subtitle": f"Version {self.version} · built {info['date']} · commit {info['commit_short']} · {data}",
+            "date": info["date"],
+            "pagetitle": f"{title} (version {self.version})",
+            "version": self.version,
+            "output-file": self.stems["appendix" if appendix else "report"],
+        }
+        return ("# Generated by analysis/report.py at build time; do not edit.\n"
+                + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000))
 
 
-def reproduced_text(row: dict) -> str:
-    if row.get("reproduced") is None:
-        return "—"
-    return f"{fmt(row['reproduced'])}{' ' + md(row['unit']) if row.get('unit') else ''}"
+@lru_cache(maxsize=256)
+def _claim_records_cached(path: str, mtime_ns: int) -> dict:
+    from .claims import recorded_in
+
+    return {x["claim"]: x for x in recorded_in(json.loads(Path(path).read_text(encoding="utf-8")))}
+
+
+def _claim_records(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    return _claim_records_cached(str(path), path.stat().st_mtime_ns)
 
 
 def agreement_range(claim: dict) -> str | None:
     """In words: which reproduced values would support the stated value under the claim's tolerance."""
-    stated = claim.get("stated", {}).get("value")
+    stated = (claim.get("stated") or {}).get("value")
     if stated is None or not claim.get("tolerance"):
         return None
     tol = claim["tolerance"]
@@ -235,430 +734,73 @@ def agreement_range(claim: dict) -> str | None:
             "<=": f"{fmt(hi)} or less"}.get(comparison, "?")
 
 
-# --- the writer ------------------------------------------------------------------------------------
-class _Writer:
-    """Holds what every generated file needs; one method per generated file."""
-
-    def __init__(self, context, rows: list[dict], manifest: dict):
-        from . import release, review
-
-        self.layout: Layout = context.layout
-        self.project = context.project
-        self.catalog = context.catalog
-        self.register = context.register
-        self.rows = rows
-        self.manifest = manifest
-        self.runs: dict[str, dict] = manifest.get("runs", {})
-        self.info = build_info(self.layout, manifest)
-        self.version = self.info["version"]
-        self.bib = bib_keys(self.layout.report_dir / "references.bib")
-        self.figures = review.inventory(self.layout, self.runs)
-        self.by_id = {f.id: f for f in self.figures}
-        reviews = review.load_reviews(self.layout)
-        self.status = {f.id: review.status_of(f.sha256, reviews.get(f.id, [])) for f in self.figures}
-        self.changes = release.what_changed(self.layout, rows, {f.id: f.sha256 for f in self.figures}, self.version)
-        self.embedded: list[str] = []
-
-    # helpers
-    def rel_from_report(self, path: Path) -> str:
-        return Path(os.path.relpath(path, self.layout.report_dir)).as_posix()
-
-    def claim(self, claim_id: str) -> dict:
-        return self.register.claims[claim_id] if self.register is not None else {}
-
-    def credit(self, datasets: list[str]) -> str:
-        """The catalog's data credit for ``datasets``, one entry per source id, each cited ``[@source-id]``.
-
-        A source read through one table is credited with that table's locator; a source read through
-        several tables is credited once, without locators (the Data sources appendix lists them).
-        """
-        from .catalog import credit
-
-        by_source: dict[str, list[dict]] = {}
-        parts = []
-        for name in dict.fromkeys(datasets):
-            entry = self.catalog.resources.get(name)
-            if entry is None:
-                parts.append(f"{code(name)} (not in the data catalog)")
-            else:
-                by_source.setdefault(name.partition(".")[0], []).append(entry)
-        for source_id, entries in by_source.items():
-            if len(entries) == 1:
-                text = credit(entries[0])
-            else:
-                unlocated = {**entries[0], "sources": [{**s, "locator": ""} for s in entries[0].get("sources", [])]}
-                text = credit(unlocated).rstrip(".") + f" ({len(entries)} tables)"
-            cite = f" [@{source_id}]" if source_id in self.bib else ""
-            parts.append(f"{md(text.removeprefix('Data: ').rstrip('.'))}{cite}")
-        return "; ".join(parts) or "no catalog dataset"
-
-    def inputs_text(self, inputs: list[dict]) -> str:
-        return ", ".join(f"{code(i['path'])} (sha256 {code(i['sha256'][:12])})" for i in inputs) or "none"
-
-    # files
-    def metadata(self) -> str:
-        info = self.info
-        data = f"data sha256 {info['data_sha256'][:12]}" if info["data_sha256"] else "no data package"
-        meta = {
-            "title": self.project.title,
-            "subtitle": f"Version {self.version} · built {info['date']} · commit {info['commit_short']} · {data}",
-            "date": info["date"],
-            "pagetitle": f"{self.project.title} (version {self.version})",
-            "version": self.version,
-            "output-file": output_stem(self.version),
-        }
-        return ("# Generated by analysis/report.py at build time; do not edit.\n"
-                + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000))
-
-    def summary(self) -> str:
-        info, rows = self.info, self.rows
-        counts = Counter(r["verdict"] for r in rows)
-        documents = self.register.documents if self.register is not None else {}
-        used = [d for d in documents if any(r["document"] == d for r in rows)]
-        out = [
-            f"This is **version {self.version}** of the report, built on {info['date']} from source commit "
-            f"{code(info['commit'])}, with the data package {code('data/datapackage.json')} at sha256 "
-            f"{code(info['data_sha256'] or 'none')}. It checks {len(rows)} quantitative claim(s) made in "
-            f"{len(used)} document(s) against the data they cite, and says for each what the data show.",
-            "",
-        ]
-        if rows:
-            out += ["| Verdict | Claims |", "|---|---|"]
-            for verdict in VERDICT_ORDER + tuple(sorted(set(counts) - set(VERDICT_ORDER))):
-                if counts.get(verdict):
-                    out.append(f"| {verdict} | {counts[verdict]} |")
-            out.append("")
-        if documents:
-            out += ["The documents checked:", ""]
-            for doc_id, doc in documents.items():
-                n = sum(1 for r in rows if r["document"] == doc_id)
-                out.append(f"- **{md(doc.get('short', doc_id))}** ({n} claim(s)): {md(doc.get('citation', ''))}")
-            out.append("")
-        states = Counter(s.state for s in self.status.values())
-        shown = len(set(self.embedded))
-        out.append(f"Figures and tables: {shown} shown in this report, {len(self.figures)} drawn by the build; review "
-                   f"status: " + (", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none") +
-                   " (see [Figure reviews](#sec-reviews)).")
-        out.append("")
-        ch = self.changes
-        if ch.previous:
-            out.append(f"Since version {ch.previous}: {len(ch.claims)} claim(s) changed value or verdict and "
-                       f"{len(ch.figures)} figure(s) changed (see [What changed](#sec-changes)).")
-        else:
-            out.append("No earlier version has been released, so there is nothing to compare with yet "
-                       "(see [What changed](#sec-changes)).")
-        return HEADER + "\n".join(out) + "\n"
-
-    def ledger(self) -> str:
-        out = [f"Claims ledger of report version {self.version}: every registered claim, the value the cited data "
-               f"give, and the verdict. Each claim links to its section.", "",
-               "| Claim | Stated | Reproduced | Verdict |", "|---|---|---|---|"]
-        for r in self.rows:
-            out.append(f"| [{md(r['claim'])}](#{claim_anchor(r['claim'])}) | {stated_text(r)} | "
-                       f"{reproduced_text(r)} | {r['verdict']} |")
-        if not self.rows:
-            out = ["No claims are registered yet.", ""]
-        return HEADER + "\n".join(out) + "\n"
-
-    def claims(self) -> str:
-        groups: dict[str, list[dict]] = {}
-        for r in self.rows:
-            groups.setdefault(f"{r['notebook']}/{r['parameter_set']}", []).append(r)
-        out = []
-        figures_by_run: dict[str, list] = {}
-        for f in self.figures:
-            figures_by_run.setdefault(f.run, []).append(f)
-        for address, rows in groups.items():
-            notebook, set_name = address.split("/")
-            cfg = self.project.notebooks.get(notebook)
-            title = cfg.title if cfg else notebook
-            if set_name != "default":
-                title += f" (parameter set {set_name})"
-            run = self.runs.get(address, {})
-            out += [f"## {md(title)} {{#{run_anchor(address)}}}", "",
-                    f"Checked by notebook {code(run.get('notebook', notebook))} with parameter set {code(set_name)} "
-                    f"({params_text(run.get('parameters', {}))}). Claims: "
-                    + ", ".join(f"[{md(r['claim'])}](#{claim_anchor(r['claim'])})" for r in rows) + ".", ""]
-            shown_here: set[str] = set()
-            for r in rows:
-                out += self.claim_section(r, address, shown_here)
-            rest = [f for f in figures_by_run.get(address, []) if f.label not in shown_here]
-            if rest:
-                out += [f"### Other figures and tables of this run {{#{run_anchor(address)}-more}}", ""]
-                for f in rest:
-                    out += self.embed(address, f.label)
-                    shown_here.add(f.label)
-        if not groups:
-            out = ["No claims are registered yet.", ""]
-        return HEADER + "\n".join(out) + "\n"
-
-    def claim_section(self, r: dict, address: str, shown_here: set[str]) -> list[str]:
-        claim = self.claim(r["claim"])
-        documents = self.register.documents if self.register is not None else {}
-        doc = documents.get(r["document"], {})
-        measure = claim.get("stated", {}).get("measure")
-        heading = f"{md(r['claim'])}: {md(measure)}" if measure else md(r["claim"])
-        tol = claim.get("tolerance", {})
-        tol_text = tol.get("type", "?") + ("" if tol.get("type") == "exact" else
-                                          f" {fmt(tol.get('value'))}{' ' + md(tol['unit']) if tol.get('unit') else ''}")
-        out = [f"### {heading} {{#{claim_anchor(r['claim'])}}}", "",
-               f"> {md(r['quote'])}", "",
-               f"From *{md(doc.get('short', r['document']))}*"
-               + (f", section {md(claim['section'])}" if claim.get("section") else "") + ". Source the document cites: "
-               + (md(claim["source_given"]) if claim.get("source_given") else "none") + ".", "",
-               f"- **Stated:** {stated_text(r)}",
-               f"- **Reproduced:** {reproduced_text(r)}",
-               f"- **Verdict:** **{r['verdict']}**",
-               f"- **Tolerance:** {tol_text}" + (f" ({md(tol['why'])})" if tol.get("why") else "")
-               + (f"; reproduced values {agreement_range(claim)} would support the stated value" if agreement_range(claim)
-                  else "; the claim states no number to reproduce"),
-               f"- **Data:** {self.credit(r.get('datasets') or [])}", ""]
-        if claim.get("duplicate_of"):
-            out += [f"This claim restates [{md(claim['duplicate_of'])}](#{claim_anchor(claim['duplicate_of'])}); "
-                    f"its reproduced value comes from that claim's check.", ""]
-        out += [f"**Verdict: {r['verdict']}.** {md(r.get('rationale') or 'No rationale recorded.')}", ""]
-        if r.get("caveats"):
-            out += ["Caveats:", ""] + [f"- {md(c)}" for c in r["caveats"]] + [""]
-        if r.get("earlier"):
-            e = r["earlier"]
-            when = e.get("year") or e.get("edition") or "an earlier edition"
-            out += [f"The stated value was true earlier: {fmt(e.get('value'))} in {md(when)}"
-                    + (f" ({md(e['source'])})" if e.get("source") else "") + ".", ""]
-        if r.get("reason"):
-            out += [f"Why no value could be reproduced: {md(r['reason'])}", ""]
-        if claim.get("projection"):
-            out += ["The document states this value as a projection, not a past fact.", ""]
-        if claim.get("note"):
-            out += [f"Note for reviewers: {md(claim['note'])}", ""]
-        for label in r.get("figures") or []:
-            if label in shown_here:
-                out += [f"Evidence: @{label}.", ""]
-            else:
-                out += self.embed(address, label)
-                shown_here.add(label)
-        out += self.robustness(r, claim)
-        return out
-
-    def embed(self, address: str, label: str) -> list[str]:
-        """An embed shortcode for ``address#label`` followed by its data credit and provenance."""
-        fid = f"{address}#{label}"
-        fig = self.by_id.get(fid)
-        self.embedded.append(fid)
-        path = self.rel_from_report(self.layout.executed_notebook(address))
-        out = [f"{{{{< embed {path}#{label} >}}}}", "", f'::: {{.{PROVENANCE_CLASS} data-figure="{fid}"}}']
-        if fig is None:
-            out += [f"**Data:** unknown. **Provenance:** the run {code(address)} has no cell labelled {code(label)}.",
-                    ":::", ""]
-            return out
-        run = self.runs.get(address, {})
-        inputs = [i for i in run.get("inputs", []) if i["dataset"] in fig.datasets()] or run.get("inputs", [])
-        status = self.status[fid]
-        review_text = status.describe()
-        if status.state in ("needs review again", "changes requested", "not reviewed"):
-            review_text = f"**{review_text}**"
-        out += [
-            f"**Data:** {self.credit(fig.datasets())}.", "",
-            f"**Provenance:** notebook {code(run.get('notebook', address))}, parameter set {code(fig.parameter_set)} "
-            f"({params_text(run.get('parameters', {}))}); inputs {self.inputs_text(inputs)}; "
-            f"{fig.kind} sha256 {code((fig.sha256 or 'no output')[:12])}; report version {self.version}; "
-            f"review packet {code(self.layout.relative(self.layout.review_packets_dir / fig.notebook / fig.parameter_set / fig.label) + '/')}.",
-            "",
-            f"**Review:** {review_text}.",
-            ":::", "",
-        ]
-        return out
-
-    def robustness(self, r: dict, claim: dict) -> list[str]:
-        """The claim as every parameter set of its notebook reproduces it (the check first), with its verdict.
-
-        Parameters are shown as differences from the check's parameter set.
-        """
-        from .claims import recorded_in, verdict
-
-        notebook, check = r["notebook"], f"{r['notebook']}/{r['parameter_set']}"
-        base = self.runs.get(check, {}).get("parameters", {})
-        addresses = sorted((a for a in self.runs if a.split("/")[0] == notebook), key=lambda a: (a != check, a))
-        lines = []
-        for address in addresses:
-            path = self.layout.executed_notebook(address)
-            if not path.is_file():
-                continue
-            records = {x["claim"]: x for x in recorded_in(json.loads(path.read_text(encoding="utf-8")))}
-            rec = records.get(r["claim"])
-            if rec is None:
-                continue
-            v = (verdict(claim, rec["reproduced"], caveats=rec.get("caveats") or (), earlier=rec.get("earlier"))
-                 if claim else rec.get("verdict"))
-            set_name = address.split("/")[1]
-            if address == check:
-                label, changed = f"{code(set_name)} (the check)", "as above"
-            else:
-                params = self.runs[address].get("parameters", {})
-                diff = {k: params.get(k) for k in sorted(set(params) | set(base)) if params.get(k) != base.get(k)}
-                label, changed = code(set_name), params_text(diff) if diff else "same as the check"
-            lines.append(f"| {label} | {changed} | {fmt(rec['reproduced'])} | {v} |")
-        if not lines:
-            return []
-        intro = (f"**Robustness.** The claim under each parameter set of notebook {code(notebook)}"
-                 + ("" if len(lines) > 1 else " (it has no other parameter set that records this claim)") + ":")
-        return [intro, "", "| Parameter set | Parameters changed | Reproduced | Verdict |", "|---|---|---|---|", *lines, ""]
-
-    def data_sources(self) -> str:
-        readers: dict[str, list[str]] = {}
-        for address, run in self.runs.items():
-            for i in run.get("inputs", []):
-                readers.setdefault(i["dataset"], []).append(address)
-        out = ["## Data sources {#sec-data-sources}", "",
-               f"The report reads {len(self.catalog.resources)} dataset(s) from the data package "
-               f"{code('data/datapackage.json')} (sha256 {code(self.info['data_sha256'] or 'none')}). Every load "
-               "checks the file's sha256 against the catalog and validates it against its Table Schema.", ""]
-        for name, entry in self.catalog.resources.items():
-            out += [f"### {md(name)}: {md(entry.get('title', ''))} {{#sec-data-{slug(name)}}}", ""]
-            if entry.get("description"):
-                out += [md(entry["description"]), ""]
-            source_id = name.partition(".")[0]
-            for s in entry.get("sources", []):
-                where = s.get("path", "")
-                link = f"<{where}>" if re.match(r"https?://", str(where)) else (code(where) if where else "")
-                cite = f" [@{source_id}]" if source_id in self.bib else ""
-                bits = [md(s.get("publisher", "")), f"({s['year']})" if s.get("year") else "",
-                        f"*{md(s.get('title', ''))}*", f"at {md(s.get('locator', ''))}", link]
-                out.append(f"- **Source:** {' '.join(b for b in bits if b)}{cite}")
-            obtained = entry.get("obtained", {})
-            seen = "; ".join(f"{md(x.get('title', ''))} {('<' + x['path'] + '>') if str(x.get('path', '')).startswith('http') else ''}".strip()
-                             for x in obtained.get("seen_in", []) or [])
-            out.append(f"- **Obtained:** {md(obtained.get('method', '?'))}"
-                       + (f", {md(obtained['detail'])}" if obtained.get("detail") else "")
-                       + (f"; accessed {md(obtained['accessed'])}" if obtained.get("accessed") else "")
-                       + (f"; seen in: {seen}" if seen else ""))
-            out.append(f"- **Confidence:** {md(entry.get('confidence', '?'))}")
-            licences = ", ".join(md(lic.get("title") or lic.get("name", "")) for lic in entry.get("licenses", []))
-            out.append(f"- **Licence:** {licences or 'not stated'}")
-            out.append(f"- **File:** {code('data/' + entry['path'])}, {entry.get('bytes', '?')} bytes, sha256 "
-                       f"{code(str(entry.get('hash', '')).removeprefix('sha256:'))}")
-            out.append(f"- **Read by:** {', '.join(code(a) for a in sorted(readers.get(name, []))) or 'no run'}")
-            out.append("")
-        return HEADER + "\n".join(out) + "\n"
-
-    def runs_appendix(self) -> str:
-        claims_by_run: dict[str, list[str]] = {}
-        for r in self.rows:
-            claims_by_run.setdefault(f"{r['notebook']}/{r['parameter_set']}", []).append(r["claim"])
-        out = ["## Methods and parameters of each run {#sec-runs}", "",
-               "Each notebook run executes one notebook with one named parameter set (from "
-               f"{code('project.yml')}); papermill injects the parameters. The table lists every run of this build.", "",
-               "| Run | Notebook (code sha256) | Parameters | Inputs | Claims |", "|---|---|---|---|---|"]
-        for address, run in sorted(self.runs.items()):
-            claims = ", ".join(f"[{md(c)}](#{claim_anchor(c)})" for c in claims_by_run.get(address, [])) or "none"
-            out.append(f"| {code(address)} | {code(run.get('notebook', ''))} ({code(str(run.get('notebook_code_sha256', ''))[:12])}) "
-                       f"| {params_text(run.get('parameters', {}))} | {self.inputs_text(run.get('inputs', []))} | {claims} |")
-        out.append("")
-        platform = self.manifest.get("platform", {})
-        out += ["## Computational requirements and run times {#sec-requirements}", "",
-                f"Built on {md(platform.get('system', '?'))} {md(platform.get('machine', ''))} with Python "
-                f"{md(platform.get('python', '?'))}; build started {md(self.manifest.get('build_started', '?'))} and "
-                f"finished {md(self.manifest.get('build_finished', '?'))}. Runs execute in parallel worker processes; "
-                "a run is executed again only when its notebook code, parameters, data, register entries or the "
-                f"{code('analysis')} package change. Rendering needs Quarto (HTML and Typst PDF).", "",
-                "| Run | Executed at (UTC) | Duration (s) |", "|---|---|---|"]
-        total = 0.0
-        for address, run in sorted(self.runs.items()):
-            total += float(run.get("duration_seconds") or 0)
-            out.append(f"| {code(address)} | {md(run.get('started', '?'))} | {fmt(run.get('duration_seconds'))} |")
-        out += [f"| total | | {fmt(round(total, 2))} |", ""]
-        versions: dict[str, set] = {}
-        for run in self.runs.values():
-            for pkg, v in (run.get("versions") or {}).items():
-                versions.setdefault(pkg, set()).add(str(v))
-        if versions:
-            out += ["Package versions used by the runs:", "", "| Package | Version |", "|---|---|"]
-            for pkg in sorted(versions):
-                out.append(f"| {md(pkg)} | {md(', '.join(sorted(versions[pkg])))} |")
-            out.append("")
-        return HEADER + "\n".join(out) + "\n"
-
-    def reviews(self) -> str:
-        out = ["## Figure reviews {#sec-reviews}", "",
-               "Every figure and table has a review packet in " + code("_build/review/<notebook>/<set>/<label>/")
-               + " (the image, the rows it plots, the cell that draws it, the parameters and input checksums). "
-               "Review records are committed under " + code("reviews/") + " and added with "
-               + code("python -m analysis review add") + ". A figure whose checksum changed after its last review "
-               "needs review again.", "",
-               "| Figure | In report | sha256 | Review |", "|---|---|---|---|"]
-        shown = set(self.embedded)
-        for f in self.figures:
-            out.append(f"| {code(f.id)} | {'yes' if f.id in shown else 'no'} | {code((f.sha256 or 'none')[:12])} | "
-                       f"{md(self.status[f.id].describe())} |")
-        if not self.figures:
-            out = out[:3] + ["The build drew no figures.", ""]
-        out.append("")
-        return HEADER + "\n".join(out) + "\n"
-
-    def change_table(self, changes: list[dict]) -> list[str]:
-        """A table of claims whose value or verdict moved: claim (linked), change, before, after."""
-        out = ["| Claim | Change | Before | After |", "|---|---|---|---|"]
-        for c in changes:
-            before, after = c["before"] or {}, c["after"] or {}
-            link = f"[{md(c['claim'])}](#{claim_anchor(c['claim'])})" if c["after"] else md(c["claim"])
-            kind = c["change"]
-            if kind == "verdict" and fmt(before.get("reproduced")) != fmt(after.get("reproduced")):
-                kind = "value and verdict"
-            out.append(f"| {link} | {kind} | {fmt(before.get('reproduced'))} ({before.get('verdict', '—')}) "
-                       f"| {fmt(after.get('reproduced'))} ({after.get('verdict', '—')}) |")
-        return out + [""]
-
-    def changes_appendix(self) -> str:
-        ch = self.changes
-        title = f"What changed since version {ch.previous}" if ch.previous else "What changed since the previous version"
-        out = [f"## {title} {{#sec-changes}}", ""]
-        if ch.previous is None:
-            out += [f"No version below {self.version} has been released (see {code('releases/')}), so this is the "
-                    "first version to compare against.", ""]
-        else:
-            out += [f"Compared with release v{ch.previous} ({code(f'releases/v{ch.previous}/')}):", ""]
-            out += self.change_table(ch.claims) if ch.claims else ["No claim changed its value or verdict.", ""]
-            if ch.figures:
-                out += ["Figures that changed:", ""]
-                out += [f"- {code(f['figure'])}: {f['change']}" for f in ch.figures] + [""]
-            else:
-                out += ["No figure changed.", ""]
-        if ch.same_version:
-            out += [f"**Version {self.version} was already released and this build differs from it** in "
-                    f"{len(ch.same_version)} claim(s); bump {code('analysis.__version__')} before publishing this "
-                    "report:", ""]
-            out += self.change_table(ch.same_version)
-        if ch.lock is None:
-            out += [f"No accepted lock ({code('claims/lock.json')}) exists yet to compare with.", ""]
-        elif ch.lock:
-            out += [f"Against the accepted lock {code('claims/lock.json')}, {len(ch.lock)} claim(s) moved:", ""]
-            out += self.change_table(ch.lock)
-        else:
-            out += [f"Every claim matches the accepted lock {code('claims/lock.json')}.", ""]
-        return HEADER + "\n".join(out) + "\n"
+def verdict_policy(layout: Layout) -> str:
+    """``docs/verdict-policy.md`` under the report's Methods: its title dropped, headings one level down."""
+    path = layout.root / "docs" / "verdict-policy.md"
+    if not path.is_file():
+        return "The verdict policy (docs/verdict-policy.md) is not in this project.\n"
+    lines, out, fence = path.read_text(encoding="utf-8").splitlines(), [], False
+    for line in lines:
+        if line.lstrip().startswith("```"):
+            fence = not fence
+        if not fence and line.startswith("# "):
+            continue
+        if not fence and re.match(r"^#{2,5} ", line):
+            title = line.lstrip("#").strip()
+            line = "#" * (len(line) - len(line.lstrip("#")) + 1) + f" {title} {{#sec-policy-{slug(title)}}}"
+        out.append(line)
+    return "\n".join(out).strip() + "\n"
 
 
-def write_sources(context, *, rows: list[dict], manifest: dict) -> dict[str, Path]:
+# --- templates -------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def environment():
+    """The Jinja2 environment of the report templates (strict: a missing value is an error)."""
+    import jinja2
+
+    # comments are {## ... ##}, since "{#" opens a Quarto id attribute such as {#sec-ledger}
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             comment_start_string="{##", comment_end_string="##}", trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+    env.filters.update(md=md, code=code, fmt=fmt, plural=plural, short=short, quantity=quantity)
+    env.globals.update(claim_anchor=claim_anchor, run_anchor=run_anchor, slug=slug, MAX_CREDITED=MAX_CREDITED)
+    return env
+
+
+def render_template(name: str, **data) -> str:
+    """The text of template ``name`` with ``data``; blank-line runs are squeezed to one."""
+    text = environment().get_template(name).render(**data)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict], manifest: dict) -> dict[str, Path]:
     """Write every generated report file and the review packets; return the files by name."""
     from .review import write_packets
 
-    w = _Writer(context, rows, manifest)
-    out = w.layout.generated_report_dir
+    d = _Data(layout, project=project, catalog=catalog, register=register, rows=rows, manifest=manifest)
+    common = {"version": d.version, "info": d.info, "stems": d.stems}
+    # the claim sections decide which figures are embedded, so they are assembled before the summary
+    groups = d.claim_groups()
+    texts = {
+        "_claims.qmd": render_template("claims.qmd.j2", groups=groups, **common),
+        "_ledger.qmd": render_template("ledger.qmd.j2", documents=d.ledger_data(), **common),
+        "_summary.qmd": render_template("summary.qmd.j2", **d.summary_data(), changes=d.changes_data(), **common),
+        "_changes.qmd": render_template("changes.qmd.j2", changes=d.changes_data(), **common),
+        "_verdict-policy.qmd": render_template("verdict-policy.qmd.j2", policy=verdict_policy(layout), **common),
+        "_figures.qmd": render_template("figures.qmd.j2", groups=groups,
+                                        grouped=[f for g in groups for f in [x for c in g["claims"] for x in c["figures"]] + g["more"]
+                                                 if f.get("grouped")], **common),
+        "_data-sources.qmd": render_template("data-sources.qmd.j2", datasets=d.data_sources(), **common),
+        "_runs.qmd": render_template("runs.qmd.j2", **d.runs_data(), **common),
+        "_reviews.qmd": render_template("reviews.qmd.j2", figures=d.reviews_data(), **common),
+        "_metadata.yml": d.metadata(appendix=False),
+        "_appendix-metadata.yml": d.metadata(appendix=True),
+    }
+    out = layout.generated_report_dir
     out.mkdir(parents=True, exist_ok=True)
-    # the claim sections decide which figures are embedded, so they are written before the summary
-    texts = {"_claims.qmd": w.claims()}
-    texts.update({
-        "_metadata.yml": w.metadata(),
-        "_ledger.qmd": w.ledger(),
-        "_data-sources.qmd": w.data_sources(),
-        "_runs.qmd": w.runs_appendix(),
-        "_reviews.qmd": w.reviews(),
-        "_changes.qmd": w.changes_appendix(),
-        "_summary.qmd": w.summary(),
-    })
     paths = {}
     for name in GENERATED_FILES:
         write_if_changed(out / name, texts[name])
         paths[name] = out / name
-    write_packets(w.layout, w.figures, manifest=manifest, catalog=w.catalog, build=w.info,
-                  review_status=w.status, in_report=set(w.embedded))
+    write_packets(layout, d.figures, manifest=manifest, catalog=catalog, build=d.info,
+                  review_status=d.status, in_report=set(d.embedded))
     return paths

@@ -7,6 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import FIXTURES, REPO, TempProject, copy_project
 
 FIGURE = "alpha/default#fig-shares"
@@ -14,11 +16,15 @@ CLAIMS = ("usa-share-2010", "usa-gerd-2020", "china-ratio")
 
 
 def add_report_sources(project: TempProject) -> TempProject:
-    """Give a temporary project this repository's _quarto.yml and hand-written report/*.qmd, and its bibliography."""
+    """Give a temporary project this repository's _quarto.yml, hand-written report sources (report/*.qmd,
+    headlines, styles), the verdict policy, and its own bibliography."""
     shutil.copy2(REPO / "_quarto.yml", project.path("_quarto.yml"))
     project.path("report").mkdir(exist_ok=True)
-    for qmd in (REPO / "report").glob("*.qmd"):
-        shutil.copy2(qmd, project.path("report") / qmd.name)
+    for source in (REPO / "report").iterdir():
+        if source.suffix in (".qmd", ".yml", ".css"):
+            shutil.copy2(source, project.path("report") / source.name)
+    project.path("docs").mkdir(exist_ok=True)
+    shutil.copy2(REPO / "docs" / "verdict-policy.md", project.path("docs") / "verdict-policy.md")
     project.cli("data", "bib", check=True)
     return project
 
@@ -26,6 +32,14 @@ def add_report_sources(project: TempProject) -> TempProject:
 def report_mini(dest: Path) -> TempProject:
     """A copy of the mini project with the report sources (not built)."""
     return add_report_sources(copy_project(FIXTURES / "miniproject", dest))
+
+
+@pytest.fixture(scope="session")
+def built_report(tmp_path_factory) -> TempProject:
+    """The mini project with the report sources, built once per session (no render); copy it to change it."""
+    project = report_mini(tmp_path_factory.mktemp("report") / "mini")
+    project.cli("build", "--no-render", check=True)
+    return project
 
 
 def build(project: TempProject) -> None:

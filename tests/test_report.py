@@ -9,10 +9,12 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
-from report_helpers import CLAIMS, FIGURE, generated, index, report_mini
+from report_helpers import built_report  # noqa: F401  (a session fixture)
+from report_helpers import CLAIMS, FIGURE, generated, index
 
 from analysis.render import find_quarto
 from analysis.report import GENERATED_FILES
@@ -20,10 +22,9 @@ from conftest import REPO, TempProject
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> TempProject:
-    project = report_mini(tmp_path_factory.mktemp("report") / "mini")
-    project.cli("build", "--no-render", check=True)
-    return project
+def built(built_report) -> TempProject:
+    """The mini project with report sources, built once per session (shared with the other report tests)."""
+    return built_report
 
 
 def sha(data: bytes) -> str:
@@ -35,51 +36,85 @@ def test_build_writes_every_generated_source(built):
         assert built.path(f"_build/report/{name}").is_file(), name
 
 
-def test_title_block_states_version_date_commit_and_data_checksum(built):
+def test_title_blocks_state_version_date_commit_and_data_checksum_with_their_own_output_names(built):
     meta = yaml.safe_load(generated(built, "_metadata.yml"))
+    appendix = yaml.safe_load(generated(built, "_appendix-metadata.yml"))
     manifest = built.manifest()
     data_sha = sha(built.path("data/datapackage.json").read_bytes())
     assert meta["title"] == "Mini project for scenario tests"
     assert meta["version"] == "0.1.0" and meta["output-file"] == "claims-report-v0.1.0"
+    assert appendix["output-file"] == "claims-appendix-v0.1.0" and appendix["title"].endswith(": technical appendix")
     assert meta["subtitle"].startswith("Version 0.1.0 · built " + manifest["build_finished"][:10])
     assert "commit none" in meta["subtitle"] and f"data sha256 {data_sha[:12]}" in meta["subtitle"]
     assert meta["date"] == manifest["build_finished"][:10] and "0.1.0" in meta["pagetitle"]
+
+
+def test_page_one_says_what_was_checked_counts_verdicts_and_links_the_appendix(built):
     summary = generated(built, "_summary.qmd")
-    assert "**version 0.1.0**" in summary and data_sha in summary and "not a git checkout" in summary
+    assert "This report checks 3 quantitative claims made in 1 policy document" in summary
+    assert "Verdicts: 3 [reproduced]{.verdict .verdict-reproduced}." in summary
+    assert "- **Doc A**: 3 claims, judged at 2024-06-30." in summary
+    assert "1 figure or table is shown in this report as evidence and 0 more in the appendix, of 2 drawn" in summary
+    assert "(s)" not in summary
+    # the appendix is linked with the file name each format really has
+    assert "[[technical appendix](claims-appendix-v0.1.0.html)]{.content-visible when-format=\"html\"}" in summary
+    assert "[[technical appendix](claims-appendix-v0.1.0.pdf)]{.content-visible unless-format=\"html\"}" in summary
 
 
-def test_ledger_lists_every_claim_with_a_link_to_its_section(built):
-    ledger, claims = generated(built, "_ledger.qmd"), generated(built, "_claims.qmd")
+def test_headline_findings_are_sentences_built_from_the_ledger(built, tmp_path):
+    project = TempProject(tmp_path / "headlines")
+    shutil.copytree(built.root, project.root)
+    project.path("report/headlines.yml").write_text(
+        "- title: The U.S. share\n  claims: [usa-share-2010, not-a-claim]\n- title: Nothing built\n  claims: [gone]\n")
+    project.cli("build", "--no-render", check=True)
+    summary = generated(project, "_summary.qmd")
+    assert "## Headline findings {#sec-headlines}" in summary
+    assert ("**The U.S. share.** Doc A: “the U.S. had 40% in 2010”. Stated 40% (2010); the data give 40%: "
+            "[reproduced]{.verdict .verdict-reproduced} ([section](#sec-claim-usa-share-2010)).") in summary
+    assert "Nothing built" not in summary
+
+
+def test_ledger_shows_what_each_claim_says_as_stated_what_the_data_show_and_a_badge(built):
+    ledger = generated(built, "_ledger.qmd")
     rows = built.read_json("_build/ledger.json")
-    assert "report version 0.1.0" in ledger
+    assert "report version 0.1.0" in ledger and "## Doc A {#sec-ledger-doc-a}" in ledger
+    assert "| Claim | Stated | The data show | Verdict |" in ledger
     for row in rows:
-        anchor = f"#sec-claim-{row['claim']}"
-        assert f"| [{row['claim']}]({anchor}) |" in ledger
-        assert f"{{{anchor}}}" in claims
-        line = next(line for line in ledger.splitlines() if f"[{row['claim']}]" in line)
-        assert line.rstrip().endswith(f"| {row['verdict']} |")
-    assert "| [usa-gerd-2020](#sec-claim-usa-gerd-2020) | \\~ 700 USD billion (2020) | 700.5 USD billion | reproduced |" in ledger
+        line = next(line for line in ledger.splitlines() if f"(#sec-claim-{row['claim']})" in line)
+        assert line.rstrip().endswith(f"| [{row['verdict']}]{{.verdict .verdict-{row['verdict']}}} |")
+    assert ("| [the U.S. had 40% in 2010](#sec-claim-usa-share-2010) | 40% (2010) | 40% | "
+            "[reproduced]{.verdict .verdict-reproduced} |") in ledger
+    assert "| [U.S. R&D was \\$700 billion](#sec-claim-usa-gerd-2020) | about \\$700 billion (2020) | \\$700.5 billion |" in ledger
+    assert "| 80% (2020) | 79.9% |" in ledger  # one decimal more than the document prints
 
 
-def test_claim_sections_quote_the_claim_and_give_verdict_rationale_and_robustness(built):
+def test_claim_sections_quote_the_claim_and_give_verdict_finding_reading_and_robustness(built):
     claims = generated(built, "_claims.qmd")
     section = claims[claims.index("{#sec-claim-usa-share-2010}"):claims.index("## Beta")]
-    assert "> the U.S. had 40% in 2010" in section and "From *Doc A*, section Intro" in section
-    assert "- **Verdict:** **reproduced**" in section and "**Verdict: reproduced.** U.S. share in 2010: 40.0%" in section
-    assert "absolute 0.5 percentage points (stated as a whole percent)" in section
-    assert "reproduced values from 39.5 to 40.5 would support the stated value" in section
+    assert "> the U.S. had 40% in 2010" in section and "Doc A, Intro. Claim `usa-share-2010`." in section
+    assert ("**[reproduced]{.verdict .verdict-reproduced}.** The document states 40% (2010); the data give 40%."
+            in section)
+    assert "Judged as: U.S. share of the table's total in 2010, in percent, at 2024-06-30." in section
+    assert "U.S. share in 2010: 40.0%" in section  # the notebook's rationale
     assert "{{< embed ../_build/notebooks/alpha/default.ipynb#fig-shares >}}" in section
-    # robustness: the claim under both parameter sets of alpha
-    assert "| `default` (the check) | as above | 40 | reproduced |" in section
-    assert "| `later` | `year = 2020` | 40 | reproduced |" in section
-    assert section.index("(the check)") < section.index("| `later` |")
-    # claims are grouped by the run that checks them
+    # a compact robustness line in both formats, the full table folded in HTML only
+    assert ("**Robustness:** 2 parameter sets of the notebook record this claim; 2 of them give "
+            "[reproduced]{.verdict .verdict-reproduced}.") in section
+    details = section[section.index('title="Details: tolerance, data, robustness"'):]
+    assert section.count('::: {.content-visible when-format="html"}') == 2
+    assert "tolerance absolute 0.5 percentage points (stated as a whole percent)" in details
+    assert "values from 39.5 to 40.5 would support it" in details
+    assert "| `default` (the check) | as above | 40 | reproduced |" in details
+    assert "| `later` | `year = 2020` | 40 | reproduced |" in details
+    # a claim without a reading in the register is judged at its document's date
+    assert "Judged at 2024-06-30 (the document's reference date)." in claims
     for address in ("alpha/default", "beta/default", "gamma/default"):
         assert f"{{#sec-run-{address.replace('/', '-')}}}" in claims
     assert "alpha/later.ipynb" not in claims  # only the check run's figures are embedded
+    assert "(s)" not in claims
 
 
-def test_every_figure_has_credit_and_provenance_under_it(built):
+def test_each_figure_credits_only_the_datasets_it_draws_on(built):
     claims = generated(built, "_claims.qmd")
     entry = index(built)["figures"][FIGURE]
     inputs = built.manifest()["runs"]["alpha/default"]["inputs"]
@@ -87,27 +122,104 @@ def test_every_figure_has_credit_and_provenance_under_it(built):
     block = block[:block.index("\n:::\n")]
     assert "**Data:** Test Publisher (2024), Test source src-one, Table 1 [@src-one]." in block
     assert "notebook `notebooks/alpha.ipynb`, parameter set `default`" in block
-    assert f"`{inputs[0]['path']}` (sha256 `{inputs[0]['sha256'][:12]}`)" in block
-    assert f"figure sha256 `{entry['sha256'][:12]}`" in block and "report version 0.1.0" in block
-    assert "**Review:** **not reviewed**" in block and "`_build/review/alpha/default/fig-shares/`" in block
+    assert f"figure sha256 `{entry['sha256'][:12]}`" in block and "**Review:** **not reviewed**" in block
+    # inputs with checksums and the review packet: folded, HTML only; never a link to _build/
+    folded = claims[claims.index('title="Provenance of this figure"'):]
+    folded = folded[:folded.index("\n:::\n")]
+    assert f"`{inputs[0]['path']}` (sha256 `{inputs[0]['sha256'][:12]}`)" in folded
+    assert "`_build/review/alpha/default/fig-shares/`" in folded and "Report version 0.1.0" in folded
+    assert "](../_build" not in claims and "](_build" not in claims
 
 
-def test_appendices_come_from_catalog_and_manifest(built):
+def test_more_than_eight_datasets_get_one_grouped_credit():
+    from analysis.report import MAX_CREDITED, _Data
+
+    data = _Data.__new__(_Data)
+    names = [f"src-{i // 2}.table{i}" for i in range(MAX_CREDITED + 2)]
+    entry = {"sources": [{"publisher": "P", "year": 2024, "title": "T", "locator": "L"}]}
+    data.catalog = type("Catalog", (), {"resources": {n: entry for n in names}})()
+    data.bib = {"src-0", "src-1"}
+    assert data.credit(names[:MAX_CREDITED]).count("; ") == MAX_CREDITED // 2 - 1  # one entry per source
+    grouped = data.credit(names)
+    assert grouped == (f"{MAX_CREDITED + 2} datasets from {(MAX_CREDITED + 2) // 2} sources, chiefly [@src-0; @src-1] "
+                       f"and {(MAX_CREDITED + 2) // 2 - 2} other sources, each listed in the technical appendix")
+    assert data.credit(names, group=False).count("; ") == (MAX_CREDITED + 2) // 2 - 1
+
+
+@pytest.mark.parametrize(("stated", "tolerance", "words"), [
+    ({"value": 69, "unit": "percent", "year": 1960, "comparison": "="}, {}, "69% (1960)"),
+    ({"value": 50, "unit": "percent", "comparison": "~"}, {}, "about 50%"),
+    ({"value": 1994.5, "unit": "year", "comparison": "="}, {"type": "absolute", "value": 4.5}, "the 1990s"),
+    ({"value": 1977, "unit": "year", "year": 1977, "comparison": "="}, {"type": "exact"}, "1977"),
+    ({"value": 2034, "unit": "year", "comparison": "<="}, {"type": "exact"}, "by 2034"),
+    ({"value": 2034, "unit": "year", "comparison": "<=", "text": "by the early 2030s"}, {"type": "exact"},
+     "by the early 2030s"),
+    ({"value": 1000, "unit": "count", "comparison": ">="}, {"type": "exact"}, "at least 1,000"),
+    ({"value": 1, "unit": "years", "comparison": "~"}, {"type": "absolute", "value": 0.5}, "about 1 year"),
+    ({"value": 1, "unit": "rank", "comparison": "="}, {"type": "exact"}, "first"),
+    ({"value": 22, "unit": "USD billion", "comparison": "~"}, {"type": "relative", "value": 0.05}, "about $22 billion"),
+    ({"value": 9.09, "unit": "percent", "comparison": "~"}, {"type": "absolute", "value": 0.1}, "about 9.09%"),
+])
+def test_stated_values_read_as_the_document_states_them(stated, tolerance, words):
+    from analysis.report import stated_words
+
+    assert stated_words({"stated": stated, "tolerance": tolerance}) == words
+
+
+def test_mislabelled_claim_names_the_measure_the_number_really_is():
+    """From a ledger row with `found` (and no data for the claim's own measure) to the words a reader sees."""
+    from analysis.report import _Data, render_template
+
+    data = _Data.__new__(_Data)
+    entry = {"sources": [{"publisher": "CRS", "year": 2018, "title": "Fact sheet", "locator": "p. 1"}]}
+    data.catalog = type("Catalog", (), {"resources": {"crs.shares": entry}})()
+    data.bib = {"crs"}
+    claim = {"stated": {"value": 69, "unit": "percent", "year": 1960, "measure": "U.S. share of global basic research"},
+             "tolerance": {"type": "absolute", "value": 0.5, "why": "whole percent"}, "section": "Intro"}
+    data.register = type("Register", (), {"claims": {"x-69": claim}})()
+    data.documents = {"doc": {"short": "Doc A", "reference_date": "2024-01-22"}}
+    row = {"claim": "x-69", "document": "doc", "quote": "the U.S. funded 69% of global basic research in 1960",
+           "stated": 69, "comparison": "=", "unit": "percent", "year": 1960, "reproduced": None,
+           "verdict": "mislabelled", "reading": "U.S. share of world basic research funding in 1960",
+           "reference_date": "2024-01-22", "notebook": "n", "parameter_set": "default",
+           "found": {"value": 69, "measure": "the U.S. share of world total R&D", "dataset": "crs.shares",
+                     "locator": "Figure 1"}}
+    view = data.claim_view(row)
+    assert view["stated"] == "69% (1960)" and not view["has_data"]
+    assert view["data_show"] == "no data for it; the number is the U.S. share of world total R&D"
+    view.update(figures=[], see_also=[], robustness={"n": 1, "rows": [], "agree": 1, "low": None, "high": None,
+                                                     "unit": "percent", "verdict": "mislabelled"})
+    group = {"address": "n/default", "anchor": "sec-run-n-default", "title": "N", "set": "default",
+             "notebook": "notebooks/n.ipynb", "parameters": "none", "claims": [view], "more": []}
+    text = render_template("claims.qmd.j2", groups=[group], version="0.1.0", info={}, stems={})
+    assert ("The document states 69% (1960) for U.S. share of global basic research, but that number is the U.S. "
+            "share of world total R&D (CRS (2018), Fact sheet, p. 1 [@crs], Figure 1). No data for the measure the "
+            "claim names could be reached.") in text
+    assert "Judged as: U.S. share of world basic research funding in 1960, at 2024-01-22." in text
+    ledger = render_template("ledger.qmd.j2", documents=[{"document": "Doc A", "reference_date": "2024-01-22",
+                                                          "anchor": "sec-ledger-doc", "claims": [view]}], version="0.1.0")
+    assert ("| 69% (1960) | no data for it; the number is the U.S. share of world total R&D | "
+            "[mislabelled]{.verdict .verdict-mislabelled} |") in ledger
+
+
+def test_appendix_comes_from_catalog_and_manifest(built):
     sources = generated(built, "_data-sources.qmd")
-    assert "### src-one.values: Shares {#sec-data-src-one-values}" in sources
-    assert "- **Source:** Test Publisher (2024) *Test source src-one* at Table 1 <https://example.org/src-one> [@src-one]" in sources
-    assert "- **Obtained:** transcribed, test fixture; accessed 2026-11-22" in sources
+    assert "## src-one.values: Shares {#sec-data-src-one-values}" in sources
+    assert ("- **Source:** Test Publisher (2024), *Test source src-one*, Table 1 <https://example.org/src-one> "
+            "[@src-one]\n") in sources
+    assert "- **Obtained:** transcribed, test fixture; accessed 2026-11-22\n" in sources
     assert "- **Read by:** `beta/default`, `gamma/default`" in sources
     runs = generated(built, "_runs.qmd")
     manifest = built.manifest()
     for address, run in manifest["runs"].items():
-        assert f"| `{address}` | {run['started']} |" in runs
-    assert "## Computational requirements and run times {#sec-requirements}" in runs
+        assert f"| {address} | " in runs and f" | {run['duration_seconds']:g} |" in runs
+    assert "| alpha/default | `label = 'U.S.'`, `year = 2010` | usa-share-2010 |" in runs
+    assert "## Computational requirements {#sec-requirements}" in runs
     assert f"| papermill | {manifest['runs']['beta/default']['versions']['papermill']} |" in runs
     total = round(sum(r["duration_seconds"] for r in manifest["runs"].values()), 2)
-    assert f"| total | | {total:g} |" in runs
+    assert f"| total | | | {total:g} |" in runs
     reviews = generated(built, "_reviews.qmd")
-    assert "| `alpha/default#fig-shares` | yes |" in reviews and "| `alpha/later#fig-shares` | no |" in reviews
+    assert "| alpha/default\\#fig-shares | yes |" in reviews and "| alpha/later\\#fig-shares | no |" in reviews
 
 
 def test_review_packets_hold_what_a_reviewer_needs(built):
@@ -142,37 +254,52 @@ def test_build_without_quarto_exits_3_with_one_sentence_and_keeps_everything(bui
 def test_repository_quarto_layout():
     config = yaml.safe_load((REPO / "_quarto.yml").read_text())
     assert config["project"]["type"] == "default" and config["project"]["output-dir"] == "_site"
-    assert config["project"]["render"] == ["report/index.qmd"]
-    assert config["metadata-files"] == ["_build/report/_metadata.yml"]
-    assert set(config["format"]) == {"html", "typst"} and config["format"]["typst"]["number-sections"] is True
+    assert config["project"]["render"] == ["report/index.qmd", "report/appendix.qmd"]
+    assert "metadata-files" not in config  # output-file would be shared by both documents
+    html, typst = config["format"]["html"], config["format"]["typst"]
+    assert set(config["format"]) == {"html", "typst"} and typst["number-sections"] is True
+    assert html["embed-resources"] is True  # one file that works from file://
+    assert typst["papersize"] == "us-letter" and typst["margin"] == {"x": "1in", "y": "1in"}
+    assert typst["citeproc"] is True and typst["toc-depth"] <= 2
     assert config["execute"]["enabled"] is False
-    index_qmd = (REPO / "report" / "index.qmd").read_text()
-    assert "bibliography: references.bib" in index_qmd
-    assert "{{< include methods.qmd >}}" in index_qmd
+    for name, metadata in (("index.qmd", "_metadata.yml"), ("appendix.qmd", "_appendix-metadata.yml")):
+        text = (REPO / "report" / name).read_text()
+        front = yaml.safe_load(text.split("---")[1])
+        assert front["metadata-files"] == [f"../_build/report/{metadata}"] and front["bibliography"] == "references.bib"
+        assert text.count("::: {#refs}") == 1 and text.count("# References") == 1
+    assert "{{< include methods.qmd >}}" in (REPO / "report" / "index.qmd").read_text()
+    gitignore = (REPO / ".gitignore").read_text().splitlines()
+    assert "/.quarto/" in gitignore and "**/*.quarto_ipynb" in gitignore  # what Quarto would add itself
 
 
 def test_render_with_quarto_html_and_pdf(built, tmp_path):
-    """Renders the mini project's report with the real Quarto; every claim id and verdict must appear in both."""
+    """Renders the mini project's report and appendix with the real Quarto in strict mode (a warning fails):
+    every claim id and verdict in both formats, every figure, no path of the build machine."""
     quarto = find_quarto()
     if quarto is None:
         pytest.skip("quarto not found on PATH or in $QUARTO: the render test needs the Quarto program "
                     "(conda-forge `quarto` or quarto.org); every check before the render runs without it")
     project = TempProject(tmp_path / "render")
     shutil.copytree(built.root, project.root)
-    proc = project.cli("build", env={"QUARTO": str(quarto)}, timeout=1800)
+    proc = project.cli("build", env={"QUARTO": str(quarto), "CLAIMCHECK_STRICT_RENDER": "1"}, timeout=1800)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    html_files = list(project.path("_site").rglob("claims-report-v0.1.0.html"))
-    pdf_files = list(project.path("_site").rglob("claims-report-v0.1.0.pdf"))
-    assert html_files and pdf_files, sorted(str(p) for p in project.path("_site").rglob("*"))
-    html = re.sub(r"<[^>]+>", " ", html_files[0].read_text(encoding="utf-8"))
-    pdf_text = pdf_to_text(pdf_files[0])
+    site = project.path("_site")
+    outputs = {name: list(site.rglob(name)) for name in ("claims-report-v0.1.0.html", "claims-report-v0.1.0.pdf",
+                                                         "claims-appendix-v0.1.0.html", "claims-appendix-v0.1.0.pdf")}
+    assert all(outputs.values()), sorted(str(p) for p in site.rglob("*"))
+    raw_html = outputs["claims-report-v0.1.0.html"][0].read_text(encoding="utf-8")
+    assert raw_html.count("data:image/png;base64") >= 1 and 'src="../_build' not in raw_html  # embedded figures
+    html = re.sub(r"<[^>]+>", " ", raw_html)
+    pdf_text = pdf_to_text(outputs["claims-report-v0.1.0.pdf"][0])
     ledger = project.read_json("_build/ledger.json")
     squeeze = lambda text: re.sub(r"\s+", "", text)  # noqa: E731  (PDF text breaks lines anywhere)
     for row in ledger:
         for needle in (row["claim"], row["verdict"]):
             assert needle in html, f"{needle} missing from the HTML"
             assert squeeze(needle) in squeeze(pdf_text), f"{needle} missing from the PDF"
-    assert "0.1.0" in html and "0.1.0" in pdf_text
+    for text in (html, pdf_text):
+        assert "0.1.0" in text and ":::" not in text and str(project.root) not in text
+    assert "claims-appendix-v0.1.0.html" in raw_html
     assert set(CLAIMS) == {r["claim"] for r in ledger}
 
 
@@ -188,22 +315,130 @@ def pdf_to_text(path) -> str:
     pytest.skip("the PDF was rendered, but neither pypdf nor pdftotext is available to read its text")
 
 
-def test_render_names_outputs_with_the_version_and_reports_quarto_failures(built, tmp_path):
-    """render.py with a stand-in quarto program: versioned output names are found; failures show Quarto's error."""
-    fake = tmp_path / "quarto"
-    fake.write_text("#!/bin/sh\n"
-                    "ext=html; [ \"$3\" = typst ] && ext=pdf\n"
-                    "mkdir -p _site/report && echo rendered > _site/report/claims-report-v0.1.0.$ext\n")
-    fake.chmod(0o755)
-    proc = built.cli("build", env={"QUARTO": str(fake)})
-    assert proc.returncode == 0, proc.stderr
-    assert "wrote _site/report/claims-report-v0.1.0.html" in proc.stdout
-    assert "wrote _site/report/claims-report-v0.1.0.pdf" in proc.stdout
+STAND_IN = """#!/bin/sh
+# a stand-in for Quarto: prints its version, or "renders" both documents and prints one warning
+if [ "$1" = "--version" ]; then echo 1.10.18; exit 0; fi
+echo "render $3" >> render-calls.log
+ext=html; [ "$3" = typst ] && ext=pdf
+mkdir -p _site/report
+echo rendered > _site/report/claims-report-v0.1.0.$ext
+echo rendered > _site/report/claims-appendix-v0.1.0.$ext
+echo "WARNING (astpipeline.lua:340) " >&2
+echo "The following string was found in the document: :::" >&2
+echo "" >&2
+echo "Output created: _site/report/claims-report-v0.1.0.$ext" >&2
+"""
 
+
+@pytest.fixture
+def stand_in(built, tmp_path) -> tuple[TempProject, dict]:
+    project = TempProject(tmp_path / "stand-in")
+    shutil.copytree(built.root, project.root)
+    fake = tmp_path / "quarto"
+    fake.write_text(STAND_IN)
+    fake.chmod(0o755)
+    return project, {"QUARTO": str(fake)}
+
+
+def test_render_shows_every_quarto_warning_and_names_both_versioned_outputs(stand_in):
+    project, env = stand_in
+    proc = project.cli("build", env=env)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("claims-report-v0.1.0.html", "claims-report-v0.1.0.pdf", "claims-appendix-v0.1.0.html",
+                 "claims-appendix-v0.1.0.pdf"):
+        assert f"wrote _site/report/{name}" in proc.stdout
+    assert proc.stdout.count("Quarto (html) WARNING (astpipeline.lua:340)") == 1
+    assert proc.stdout.count("The following string was found in the document: :::") == 2  # html and typst
+    assert "Quarto printed 2 warning(s)" in proc.stdout
+
+
+def test_strict_render_fails_on_a_warning(stand_in):
+    project, env = stand_in
+    proc = project.cli("build", env={**env, "CLAIMCHECK_STRICT_RENDER": "1"})
+    assert proc.returncode == 1
+    assert "quarto render --to html printed 1 warning(s) (strict mode" in proc.stderr
+    assert "The following string was found in the document: :::" in proc.stdout
+
+
+def test_render_is_skipped_when_nothing_it_reads_changed_and_keeps_its_warnings(stand_in):
+    project, env = stand_in
+    calls = project.path("render-calls.log")
+    project.cli("build", env=env, check=True)
+    assert calls.read_text().splitlines() == ["render html", "render typst"]
+
+    again = project.cli("build", env=env, check=True)
+    assert calls.read_text().count("render") == 2  # not rendered again
+    skipped = [line for line in again.stdout.splitlines() if line.startswith("Render not needed")]
+    assert len(skipped) == 1 and "_site/report/claims-report-v0.1.0.html" in skipped[0]
+    assert "that render printed 2 Quarto warnings, shown again below" in skipped[0]
+    assert again.stdout.count("The following string was found in the document: :::") == 2
+    strict = project.cli("build", env={**env, "CLAIMCHECK_STRICT_RENDER": "1"})
+    assert strict.returncode == 1 and "the last render printed 2 Quarto warning(s)" in strict.stderr
+
+    # each input of the render makes it run again: report/, _quarto.yml, an embedded notebook, Quarto itself
+    for change in ("report/methods.qmd", "_quarto.yml", "_build/notebooks/alpha/default.ipynb"):
+        path = project.path(change)
+        path.write_text(path.read_text() + ("\n" if change.endswith(".ipynb") else "\n<!-- edited -->\n"))
+        before = calls.read_text().count("render")
+        project.cli("build", env=env, check=True)
+        assert calls.read_text().count("render") == before + 2, change
+    fake = Path(env["QUARTO"])
+    fake.write_text(fake.read_text().replace("echo 1.10.18", "echo 1.10.19"))
+    before = calls.read_text().count("render")
+    project.cli("build", env=env, check=True)
+    assert calls.read_text().count("render") == before + 2
+    project.path("_site/report/claims-appendix-v0.1.0.pdf").unlink()  # an output gone: render again
+    project.cli("build", env=env, check=True)
+    assert calls.read_text().count("render") == before + 4
+
+
+def test_render_reports_quarto_failures(built, tmp_path):
+    project = TempProject(tmp_path / "failing")
+    shutil.copytree(built.root, project.root)
     failing = tmp_path / "quarto-failing"
     failing.write_text("#!/bin/sh\necho 'ERROR: something Quarto disliked' >&2\nexit 1\n")
     failing.chmod(0o755)
-    proc = built.cli("build", env={"QUARTO": str(failing)})
+    proc = project.cli("build", env={"QUARTO": str(failing)})
     assert proc.returncode == 1
     assert "quarto render --to html failed (exit 1)" in proc.stderr and "something Quarto disliked" in proc.stderr
-    assert built.path("_build/ledger.json").is_file()
+    assert project.path("_build/ledger.json").is_file()
+
+
+def test_make_report_without_quarto_exits_non_zero_after_building(tmp_path):
+    """The Makefile's report recipe: the build's status 3 (not rendered) is kept, with one closing line."""
+    makefile = (REPO / "Makefile").read_text()
+    recipe = makefile[makefile.index("report: $(STAMP)"):].split("\n\n")[0]
+    (tmp_path / "analysis_build").write_text("#!/bin/sh\necho 'Render skipped: quarto is not on PATH' >&2\nexit 3\n")
+    (tmp_path / "analysis_build").chmod(0o755)
+    fake = recipe.replace("report: $(STAMP)", "report:").replace("$(PY) -m analysis build", "./analysis_build")
+    (tmp_path / "Makefile").write_text(fake + "\n")
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    proc = subprocess.run(["make", "report"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 2  # make's own status for a failed recipe
+    assert "Render skipped: quarto is not on PATH" in proc.stderr
+    assert "the report was not rendered (no Quarto)" in proc.stderr and "Error 3" in proc.stderr
+
+
+def test_the_real_register_reads_as_its_documents_state_it():
+    """Every claim of the real register: its stated value in words, never a raw encoding such as
+    '1994.5 year', '<= 2034 year' or '1977 year (1977)'; and page one's headline claims exist."""
+    from analysis.claims import Register
+    from analysis.paths import Layout
+    from analysis.report import stated_words
+
+    register = Register.load(Layout(REPO))
+    for claim_id, claim in register.claims.items():
+        words = stated_words(claim)
+        stated = claim["stated"]
+        if stated.get("unit") == "year":
+            assert not re.search(r"\d\.\d", words), (claim_id, words)  # no midpoint such as 1994.5
+        assert "<" not in words and ">" not in words and " year (" not in words and "(s)" not in words, (claim_id, words)
+        if stated.get("unit") == "year" and stated.get("value") is not None and not float(stated["value"]).is_integer():
+            assert words.startswith("the ") or stated.get("text"), (claim_id, words)  # a period, in words
+    headlines = yaml.safe_load((REPO / "report" / "headlines.yml").read_text())
+    assert [c for h in headlines for c in h["claims"]] == ["rd-share-1960", "rd-share-2016", "iter-us-share-9-09",
+                                                           "chips-six-percent"]
+    assert all(c in register.claims for h in headlines for c in h["claims"])
+    assert stated_words(register.claims["rd-share-1960"]) == "69% (1960)"
+    assert stated_words(register.claims["euv-crada-1990s"]) == "the 1990s"

@@ -4,20 +4,22 @@ caption, provenance, duplicate label, _quarto.yml) fails naming the file and lin
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import shutil
 
 import pytest
+from report_helpers import built_report  # noqa: F401  (a session fixture)
 from report_helpers import FIGURE, generated, report_mini
 
 from conftest import TempProject
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> TempProject:
-    project = report_mini(tmp_path_factory.mktemp("static") / "mini")
-    project.cli("build", "--no-render", check=True)
-    return project
+def built(built_report) -> TempProject:
+    """The mini project with report sources, built once per session (shared with the other report tests)."""
+    return built_report
 
 
 @pytest.fixture
@@ -41,11 +43,15 @@ def problems(project: TempProject) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def test_generated_sources_pass_every_check(built):
+def test_generated_sources_pass_every_check_and_the_shape_is_printed(built):
     proc = built.cli("check-report")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Report sources OK" in proc.stdout
     assert "1 embed(s)" in proc.stdout
+    shape = next(line for line in proc.stdout.splitlines() if line.startswith("Shape of the main report"))
+    assert re.search(r"about \d+ pages \(table of contents about [\d.]+\), \d+ words, \d+ tables \(\d+ rows; "
+                     r"widest 4 columns at _build/report/_\w+\.qmd:\d+\), 1 figures, at most 1 dataset credited one by one "
+                     r"under a figure \(alpha/default#fig-shares\); most datasets under one figure 1", shape)
 
 
 def test_the_checks_see_every_generated_file_and_the_embed(built):
@@ -58,8 +64,11 @@ def test_the_checks_see_every_generated_file_and_the_embed(built):
     for name in GENERATED_FILES:
         if name.endswith(".qmd"):
             assert f"_build/report/{name}" in result.files
-    assert {"report/index.qmd", "report/methods.qmd"} <= set(result.files)
+    assert {"report/index.qmd", "report/methods.qmd", "report/appendix.qmd"} <= set(result.files)
     assert result.embeds == 1 and result.citations >= 2 and result.references >= 1
+    shape = result.shape
+    assert shape.figures == 1 and shape.most_credited == 1 and shape.widest_table == 4
+    assert 0 < shape.pages < 20 and shape.words > 500 and shape.toc_entries > 0
 
 
 def test_embed_with_a_label_the_notebook_lacks_fails_with_file_and_line(copy):
@@ -242,11 +251,133 @@ def test_generated_file_names_match_what_index_includes():
 
     from conftest import REPO
 
-    index = (REPO / "report" / "index.qmd").read_text()
-    included = set(re.findall(r"\{\{< include \.\./_build/report/(\S+) >\}\}", index))
-    assert included == {n for n in GENERATED_FILES if n.endswith(".qmd")}
+    from analysis.report import APPENDIX_FILES, REPORT_FILES
+
+    def included(name):
+        return set(re.findall(r"\{\{< include \.\./_build/report/(\S+) >\}\}", (REPO / "report" / name).read_text()))
+
+    assert included("index.qmd") == set(REPORT_FILES) and included("appendix.qmd") == set(APPENDIX_FILES)
+    assert set(REPORT_FILES) | set(APPENDIX_FILES) == {n for n in GENERATED_FILES if n.endswith(".qmd")}
 
 
 def test_generated_text_escapes_markdown(built):
     claims = generated(built, "_claims.qmd")
     assert "U.S. R&D was \\$700 billion" in claims  # a dollar sign must not open TeX math
+
+
+# --- what broke the last real render, caught before Quarto runs ------------------------------------
+def test_a_straight_double_quote_in_an_embedded_notebooks_first_heading_fails(copy):
+    path = copy.path("_build/notebooks/alpha/default.ipynb")
+    nb = json.loads(path.read_text())
+    nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": ['# The "global" share\n', "text"]})
+    path.write_text(json.dumps(nb))
+    code, out = problems(copy)
+    assert code == 1
+    assert "_build/report/_claims.qmd:" in out and "the first heading of notebooks/alpha.ipynb" in out
+    assert 'The "global" share' in out and "curly quotes" in out
+    nb["cells"][0]["source"] = ["# The “global” share\n"]
+    path.write_text(json.dumps(nb))
+    assert problems(copy)[0] == 0
+
+
+def test_raw_div_markers_and_unbalanced_divs_fail(copy):
+    line = append(copy, "_build/report/_claims.qmd", "Some text ::: with a raw marker.\n\n::: {.callout-note}\nopen")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"_build/report/_claims.qmd:{line}: raw ::: in the text" in out
+    assert f"_build/report/_claims.qmd:{line + 2}: this div is never closed" in out
+    assert problems(copy)[1].count("problem") >= 1
+    append(copy, "report/methods.qmd", "`a ::: in code` and <!-- ::: in a comment --> are fine.")
+    assert "report/methods.qmd" not in problems(copy)[1]
+
+
+def test_absolute_paths_of_the_build_machine_fail(copy):
+    line = append(copy, "_build/report/_claims.qmd", f"Read from {copy.root}/data/raw/x.csv and /home/someone/y.")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"_build/report/_claims.qmd:{line}: absolute path of the build machine" in out
+    append(copy, "_build/report/_summary.qmd", "See <https://example.org/home/page> and data/raw/x.csv.")
+    assert "_summary.qmd" not in problems(copy)[1]
+
+
+def test_tables_too_wide_or_with_long_code_spans_fail_in_the_main_report_only(copy):
+    wide = "| a | b | c | d | e | f | g |\n|---|---|---|---|---|---|---|\n| 1 | 2 | 3 | 4 | 5 | 6 | 7 |"
+    long_code = "| a | b |\n|---|---|\n| `" + "x" * 41 + "` | 2 |"
+    line = append(copy, "_build/report/_ledger.qmd", wide + "\n\n" + long_code)
+    append(copy, "_build/report/_runs.qmd", wide + "\n\n" + long_code)  # the appendix may be wider
+    code, out = problems(copy)
+    assert code == 1
+    assert f"_build/report/_ledger.qmd:{line}: a table of 7 columns in the main report (at most 6)" in out
+    assert f"_build/report/_ledger.qmd:{line + 6}: a code span of 41 characters in a table of the main report" in out
+    assert "_runs.qmd" not in out
+    shape = next(x for x in out.splitlines() if x.startswith("Shape of"))
+    assert f"widest 7 columns at _build/report/_ledger.qmd:{line}" in shape
+
+
+def test_more_than_eight_datasets_credited_one_by_one_fail(copy):
+    path = copy.path("_build/report/_claims.qmd")
+    text = path.read_text()
+    credit = "; ".join(f"Publisher {i} (2024), Table {i} [@src-one]" for i in range(9))
+    path.write_text(re.sub(r"\*\*Data:\*\* [^\n]*?\. \*\*Provenance", f"**Data:** {credit}. **Provenance", text, count=1))
+    code, out = problems(copy)
+    assert code == 1
+    assert f"figure {FIGURE} credits 9 datasets one by one (at most 8)" in out
+    assert "at most 9 datasets credited one by one under a figure" in out
+
+
+def test_figures_wider_than_the_text_width_at_their_dpi_fail(copy):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def png(width_in, dpi):
+        fig = plt.figure(figsize=(width_in, 2), dpi=dpi)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+        plt.close(fig)
+        return base64.b64encode(buffer.getvalue()).decode()
+
+    path = copy.path("_build/notebooks/alpha/default.ipynb")
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"] if "#| label: fig-shares" in "".join(c["source"]))
+    output = next(o for o in cell["outputs"] if "image/png" in o.get("data", {}))
+    output["data"]["image/png"] = png(11, 110)
+    path.write_text(json.dumps(nb))
+    code, out = problems(copy)
+    assert code == 1 and f"figure {FIGURE} is 1210 px wide at 110 dpi (11.0 in); at most 6.5 in and 800 px" in out
+    output["data"]["image/png"] = png(6.5, 120)
+    path.write_text(json.dumps(nb))
+    assert problems(copy)[0] == 0
+
+
+def test_links_to_files_must_be_outputs_of_the_render(copy):
+    line = append(copy, "report/methods.qmd", "See [the packet](../_build/review/alpha/default/fig-shares/README.html) "
+                  "and [the appendix](claims-appendix-v0.1.0.pdf).")
+    code, out = problems(copy)
+    assert code == 1
+    assert f"report/methods.qmd:{line}: link to ../_build/review/alpha/default/fig-shares/README.html, which no rendered" in out
+    assert "claims-appendix-v0.1.0.pdf," not in out.split("which no rendered")[1].split("\n")[0].split("(they")[0]
+
+
+def test_output_file_shared_by_every_document_fails(copy):
+    path = copy.path("_quarto.yml")
+    path.write_text(path.read_text() + "\nmetadata-files:\n  - _build/report/_metadata.yml\n")
+    code, out = problems(copy)
+    assert code == 1 and "sets output-file for every document of the project" in out
+
+
+def test_page_estimate_is_calibrated_on_the_last_measured_render():
+    """The page model reproduces the 706 pages measured for the sources of commit 3820857 (shape recorded
+    in docs/report.md when they were generated) within 10%."""
+    from analysis.checks import LINES_PER_PAGE, TOC_ENTRIES_PER_PAGE, Shape
+
+    measured = Shape(toc_entries=OLD_SHAPE["toc_entries"], lines=OLD_SHAPE["lines"])
+    assert abs(measured.pages - 706) <= 70, (measured.pages, LINES_PER_PAGE, TOC_ENTRIES_PER_PAGE)
+    assert abs(measured.toc_pages - 18) <= 2
+
+
+# the shape check_report measured on the report sources generated at commit 3820857 (docs/report.md)
+OLD_SHAPE = {"toc_entries": 399, "lines": 22414.2}
