@@ -10,8 +10,10 @@ the current (fully current) build as ``releases/v<version>/``:
 
 These are small text files, committed with the code. Later builds compare themselves with the newest
 release whose version is lower than the current one ("what changed since the previous version"): claims
-whose value or verdict moved (:func:`analysis.ledger.changes`), figures whose image changed, and drift
-against the accepted lock ``claims/lock.json`` when it exists.
+whose value or verdict moved (:func:`analysis.ledger.changes`) with their causes (the ledger rows keep
+each claim's parameters and data sha256, the manifest its notebook's code sha256, and the data rows
+themselves are found by sha256 in git history), figures whose image changed, and drift against the
+accepted lock ``claims/lock.json`` when it exists.
 """
 
 from __future__ import annotations
@@ -101,20 +103,36 @@ def figure_changes(before: dict[str, dict], after: dict[str, str | None]) -> lis
 
 def what_changed(layout: Layout, rows: list[dict], figure_shas: dict[str, str | None], version: str) -> Changes:
     """Compare the current ledger and figures with the previous release, the same-version release and the lock."""
-    from .ledger import changes, lock_entries, read_lock
+    from .ledger import changes, read_lock
 
     result = Changes(version=version, previous=previous_release(layout, version))
     if result.previous is not None:
         old = load_release(layout, result.previous)
-        result.claims = changes(lock_entries(old["ledger"] or []), rows)
+        result.claims = changes(released_entries(old), rows, layout=layout)
         result.figures = figure_changes(old["figures"] or {}, figure_shas)
     if version in released_versions(layout):
         same = load_release(layout, version)
-        result.same_version = changes(lock_entries(same["ledger"] or []), rows)
+        result.same_version = changes(released_entries(same), rows, layout=layout)
     lock = read_lock(layout.lock)
     if lock is not None:
-        result.lock = changes(lock.get("claims", {}), rows)
+        result.lock = changes(lock.get("claims", {}), rows, layout=layout)
     return result
+
+
+def released_entries(release: dict) -> dict[str, dict]:
+    """A release's claims as lock entries (value, verdict and what they were computed from).
+
+    The release's ledger rows hold parameters and data sha256; the notebook code sha256 comes from its
+    manifest where the ledger rows lack it (releases recorded before it was in the ledger).
+    """
+    from .ledger import lock_entries
+
+    entries = lock_entries(release.get("ledger") or [])
+    runs = (release.get("manifest") or {}).get("runs", {})
+    for entry in entries.values():
+        if "notebook_code_sha256" not in entry and entry.get("run") in runs:
+            entry["notebook_code_sha256"] = runs[entry["run"]].get("notebook_code_sha256")
+    return entries
 
 
 def record_release(layout: Layout, *, echo=print) -> Path:
@@ -203,8 +221,14 @@ def _summary(version: str, info: dict, rows: list[dict], figures: dict, changed:
         f"## Changes since {'v' + changed.previous if changed.previous else 'the start (first release)'}",
         "",
     ]
-    moved = [describe_change(c) for c in changed.claims] + [f"{f['figure']}: figure {f['change']}" for f in changed.figures]
-    lines += [f"- {m}" for m in moved] or ["- none" if changed.previous else "- first release"]
+    moved = []
+    for c in changed.claims:
+        moved.append(f"- {describe_change(c, with_causes=False)}")
+        for cause in c.get("causes", []):
+            moved.append(f"  - because {cause['text']}")
+            moved += [f"    - `{row}`" for row in cause.get("rows", [])]
+    moved += [f"- {f['figure']}: figure {f['change']}" for f in changed.figures]
+    lines += moved or ["- none" if changed.previous else "- first release"]
     lines += ["", "## Claims", "", "| claim | stated | reproduced | verdict |", "|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['claim']} | {fmt(r['stated'])} | {fmt(r['reproduced'])} | {r['verdict']} |")

@@ -605,7 +605,17 @@ class _Writer:
                 kind = "value and verdict"
             out.append(f"| {link} | {kind} | {fmt(before.get('reproduced'))} ({before.get('verdict', '—')}) "
                        f"| {fmt(after.get('reproduced'))} ({after.get('verdict', '—')}) |")
-        return out + [""]
+        out.append("")
+        explained = [c for c in changes if c.get("causes")]
+        if explained:  # why each claim moved (analysis.ledger.causes): data rows old -> new, parameters, code
+            out += ["Why they moved:", ""]
+            for c in explained:
+                out.append(f"- {md(c['claim'])}:")
+                for cause in c["causes"]:
+                    out.append(f"    - {md(cause['text'])}")
+                    out += [f"        - {code(row)}" for row in cause.get("rows", [])]
+            out.append("")
+        return out
 
     def changes_appendix(self) -> str:
         ch = self.changes
