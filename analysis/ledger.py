@@ -417,6 +417,11 @@ def check_drift(layout: Layout, rows: list[dict]) -> list[dict]:
     return moved
 
 
+def _number(value):
+    """A reproduced value without float noise (770.5500000000001 -> 770.55)."""
+    return float(f"{value:.12g}") if isinstance(value, float) else value
+
+
 def describe_change(change: dict, *, with_causes: bool = True) -> str:
     """The move in one line (``claim: old (verdict) -> new (verdict)``), then one indented line per cause
     and per changed data row."""
@@ -425,8 +430,8 @@ def describe_change(change: dict, *, with_causes: bool = True) -> str:
         return f"{change['claim']}: new claim, {after['reproduced']} ({after['verdict']})"
     if change["change"] == "removed":
         return f"{change['claim']}: no longer in the ledger (was {before['reproduced']}, {before['verdict']})"
-    line = (f"{change['claim']}: {before['reproduced']} ({before['verdict']}) -> "
-            f"{after['reproduced']} ({after['verdict']})")
+    line = (f"{change['claim']}: {_number(before['reproduced'])} ({before['verdict']}) -> "
+            f"{_number(after['reproduced'])} ({after['verdict']})")
     if not with_causes or not change.get("causes"):
         return line
     out = [line]
