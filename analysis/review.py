@@ -180,6 +180,58 @@ def _is_record_call(node: ast.AST, label: str) -> bool:
             and node.args[0].value == label)
 
 
+class Slicer:
+    """The parsed code cells of one notebook, each top-level statement with the names it binds, changes
+    and reads, computed once for every figure of the notebook."""
+
+    def __init__(self, notebook_json: dict):
+        self.cells = []  # (cell index, source without magics, tags, [(stmt, bound, mutated, used)])
+        for index, cell in enumerate(notebook_json.get("cells", [])):
+            if cell.get("cell_type") != "code":
+                continue
+            source = _blank_magics(cell_source(cell))
+            tree = _parse(source)
+            if tree is not None:
+                statements = [(stmt, *_defs_and_uses(stmt)) for stmt in tree.body]
+                self.cells.append((index, source, cell.get("metadata", {}).get("tags", []), statements))
+
+    def derivation(self, label: str) -> str | None:
+        """See :func:`derivation`."""
+        target = None
+        for position, (_, _, _, statements) in enumerate(self.cells):
+            for stmt_no, (stmt, *_) in enumerate(statements):
+                call = next((n for n in ast.walk(stmt) if _is_record_call(n, label)), None)
+                if call is not None:
+                    target = (position, stmt_no, stmt, call)
+                    break
+            if target:
+                break
+        if target is None:
+            return None
+        position, stmt_no, stmt, call = target
+        data = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "data"), None)
+        needed = {n.id for n in ast.walk(data) if isinstance(n, ast.Name)} if data is not None else set()
+        kept: list[tuple[int, ast.stmt]] = [(position, stmt)]
+        for pos in range(position, -1, -1):
+            statements = self.cells[pos][3]
+            stop = stmt_no if pos == position else len(statements)
+            for candidate, bound, mutated, used in reversed(statements[:stop]):
+                if (bound | mutated) & needed:
+                    kept.append((pos, candidate))
+                    needed = (needed - bound) | used
+        out, current = [], None
+        for pos, node in sorted(kept, key=lambda item: (item[0], item[1].lineno)):
+            index, source, tags, _ = self.cells[pos]
+            if pos != current:
+                what = (" (parameters)" if "parameters" in tags
+                        else " (injected parameters)" if "injected-parameters" in tags else "")
+                out += (["", ""] if out else []) + [f"# --- cell {index}{what}"]
+                current = pos
+            lines = source.splitlines()
+            out.append("\n".join(lines[node.lineno - 1:node.end_lineno]))
+        return "\n".join(out) + "\n"
+
+
 def derivation(notebook_json: dict, label: str) -> str | None:
     """The code that builds figure ``label``'s plotted rows: a def-use slice of the run's code cells.
 
@@ -188,45 +240,7 @@ def derivation(notebook_json: dict, label: str) -> str | None:
     names become needed in turn): the loads, the parameters and each computation, in cell order,
     each group headed by its cell number. None when the record call is not found.
     """
-    cells = []
-    for index, cell in enumerate(notebook_json.get("cells", [])):
-        if cell.get("cell_type") == "code":
-            source = cell_source(cell)
-            tree = _parse(source)
-            if tree is not None:
-                cells.append((index, source, tree, cell.get("metadata", {}).get("tags", [])))
-    target = None
-    for position, (index, source, tree, _) in enumerate(cells):
-        for stmt_no, stmt in enumerate(tree.body):
-            call = next((n for n in ast.walk(stmt) if _is_record_call(n, label)), None)
-            if call is not None:
-                target = (position, stmt_no, stmt, call)
-                break
-        if target:
-            break
-    if target is None:
-        return None
-    position, stmt_no, stmt, call = target
-    data = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "data"), None)
-    needed = {n.id for n in ast.walk(data) if isinstance(n, ast.Name)} if data is not None else set()
-    kept: list[tuple[int, ast.stmt]] = [(position, stmt)]
-    for pos in range(position, -1, -1):
-        body = cells[pos][2].body
-        stop = stmt_no if pos == position else len(body)
-        for candidate in reversed(body[:stop]):
-            bound, mutated, used = _defs_and_uses(candidate)
-            if (bound | mutated) & needed:
-                kept.append((pos, candidate))
-                needed = (needed - bound) | used
-    out, current = [], None
-    for pos, node in sorted(kept, key=lambda item: (item[0], item[1].lineno)):
-        index, source, _, tags = cells[pos]
-        if pos != current:
-            what = " (parameters)" if "parameters" in tags else (" (injected parameters)" if "injected-parameters" in tags else "")
-            out += (["", ""] if out else []) + [f"# --- cell {index}{what}"]
-            current = pos
-        out.append(ast.get_source_segment(_blank_magics(source), node) or ast.unparse(node))
-    return "\n".join(out) + "\n"
+    return Slicer(notebook_json).derivation(label)
 
 
 def _blank_magics(source: str) -> str:
@@ -290,6 +304,7 @@ def figures_of_run(layout: Layout, address: str, run_record: dict | None = None)
         return []
     nb = json.loads(path.read_text(encoding="utf-8"))
     records = recorded_in(nb)
+    slicer = Slicer(nb) if records else None
     out = []
     for label, cell in cell_labels(nb).items():
         if not (label.startswith("fig-") or label.startswith("tbl-")):
@@ -301,7 +316,7 @@ def figures_of_run(layout: Layout, address: str, run_record: dict | None = None)
             id=f"{address}#{label}", run=address, label=label, kind=kind,
             caption=str(caption) if caption else None, cell_index=cell["index"], source=cell["source"],
             sha256=sha, png=png, text=text, record=records.get(label), run_record=run_record or {},
-            derivation=derivation(nb, label) if label in records else None,
+            derivation=slicer.derivation(label) if label in records else None,
         ))
     return sorted(out, key=lambda f: f.cell_index)
 

@@ -69,9 +69,8 @@ def test_review_flow_from_record_to_needs_review_again(tmp_path):
     assert project.cli("check-report").returncode == 0
 
 
-def test_review_of_a_figure_the_build_did_not_draw_is_refused(tmp_path):
-    project = report_mini(tmp_path / "mini")
-    build(project)
+def test_review_of_a_figure_the_build_did_not_draw_is_refused(built_mini):
+    project = built_mini  # refused reviews write nothing
     proc = project.cli("review", "add", "alpha/default#fig-share", "--reviewer", "Ada", "--decision", "approved")
     assert proc.returncode == 1
     assert "the last build produced no figure alpha/default#fig-share" in proc.stderr
