@@ -17,8 +17,8 @@ figure the last build produced.
 Review records (committed): one YAML file per review, at
 ``reviews/<notebook>/<set>/<label>/<YYYYMMDDTHHMMSSZ>-<reviewer>.yml`` with the keys ``figure``,
 ``reviewer``, ``date``, ``decision`` (``approved`` or ``changes-requested``), ``comment`` and
-``figure_sha256`` (the figure's checksum when it was reviewed), plus ``data_sha256`` and
-``report_version``. The plotted rows the reviewer saw are kept, content-addressed, as
+``figure_sha256`` (the figure's checksum when it was reviewed), plus ``data_sha256``, ``datasets``
+(the datasets its rows come from, with their sha256) and ``report_version``. The plotted rows the reviewer saw are kept, content-addressed, as
 ``reviews/_data/<data_sha256>.csv``; the data file is written first and the record last (each
 atomically), so a failure never leaves a record without its data. One file per record means two
 reviewers never edit the same file. The latest record decides the status:
@@ -476,6 +476,7 @@ def add_review(layout: Layout, figure_id: str, *, reviewer: str, decision: str, 
         "comment": comment.strip(),
         "figure_sha256": entry["sha256"],
         "data_sha256": data_sha,
+        "datasets": figure_inputs(layout, entry),
         "report_version": index.get("project_version"),
     }
     folder = record_dir(layout, figure_id)
@@ -500,6 +501,13 @@ def add_review(layout: Layout, figure_id: str, *, reviewer: str, decision: str, 
 def approved_data_path(layout: Layout, sha256: str) -> Path:
     """Where the plotted rows a review saw are kept: ``reviews/_data/<sha256>.csv`` (committed)."""
     return layout.reviews_dir / DATA_DIR / f"{sha256}.csv"
+
+
+def figure_inputs(layout: Layout, entry: dict) -> dict[str, str]:
+    """The datasets a figure's rows come from, with the sha256 the build read (from its packet's inputs.json)."""
+    path = layout.root / entry["packet"] / "inputs.json"
+    inputs = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    return {i["dataset"]: i["sha256"] for i in inputs}
 
 
 def current_data(layout: Layout, entry: dict) -> bytes | None:

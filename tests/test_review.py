@@ -28,6 +28,8 @@ def test_review_flow_from_record_to_needs_review_again(tmp_path):
     # the rows the reviewer saw are kept with the review, content-addressed
     packet_data = project.path("_build/review/alpha/default/fig-shares/data.csv").read_bytes()
     assert project.path(f"reviews/_data/{record['data_sha256']}.csv").read_bytes() == packet_data
+    sha = project.manifest()["runs"]["alpha/default"]["inputs"][0]["sha256"]
+    assert record["datasets"] == {"src-one.values": sha}  # the figure's own datasets, as read
 
     # the report sources are refreshed at once, and list shows the status
     assert "**Review:** approved by Ada Lovelace" in generated(project, "_claims.qmd")

@@ -13,11 +13,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_RENDERED = 0, 1, 2, 3
 
 
 def program_name() -> str:
-    """How the user called us: ``claimcheck`` (the console script) or ``python -m analysis``."""
-    import os
-
-    name = os.path.basename(sys.argv[0] if sys.argv and sys.argv[0] else "")
-    return name if name and not name.endswith(("__main__.py", ".py")) and name != "-c" else "python -m analysis"
+    """How the user called us, for usage lines: ``claimcheck`` (the console script) or ``python -m analysis``."""
+    return "claimcheck" if sys.argv and sys.argv[0].endswith("claimcheck") else "python -m analysis"
 
 
 def parser() -> argparse.ArgumentParser:
