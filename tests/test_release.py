@@ -174,3 +174,23 @@ def test_ledger_of_every_run_and_the_readings_within_runs(built_mini, tmp_path):
         ("PPP dollars", 700.5, "reproduced"), ("market exchange rates", 650.0, "not-reproduced"),
         ("no data", None, "unverifiable")]
     assert readings[1]["details"] == {"rate": "2020 average"} and readings[1]["run"] == "beta/default"
+
+
+def test_causes_name_parameters_code_run_and_unknown(tmp_path):
+    from analysis.ledger import causes
+    from analysis.paths import Layout
+
+    layout = Layout(tmp_path)
+    before = {"stated": 40, "run": "alpha/default", "parameters": {"year": 2010, "basis": "ppp"},
+              "notebook_code_sha256": "a" * 64, "data_sha256": {"src-one.values": "1" * 64}}
+    same = causes(layout, before, dict(before))
+    assert [c["kind"] for c in same] == ["none"] and "no input of the claim changed" in same[0]["text"]
+    after = {**before, "parameters": {"year": 2020, "basis": "ppp"}, "notebook_code_sha256": "b" * 64,
+             "data_sha256": {"src-one.values": "1" * 64, "src-two.values": "2" * 64}, "run": "alpha/later"}
+    texts = [c["text"] for c in causes(layout, before, after)]
+    assert texts == ["the claim is checked by another run (alpha/default -> alpha/later)",
+                     "parameters changed: year 2010 -> 2020",
+                     f"the code of notebooks/alpha.ipynb changed (code sha256 {'a' * 12} -> {'b' * 12})",
+                     "now also computed from dataset src-two.values"]
+    old_lock = {"stated": 40, "reproduced": 40.0, "verdict": "reproduced"}  # a lock from before causes were kept
+    assert [c["kind"] for c in causes(layout, old_lock, after)] == ["unknown"]
