@@ -184,8 +184,12 @@ def create_app(layout: Layout | None = None) -> Flask:
 
 def serve(layout: Layout, port: int = DEFAULT_PORT, echo=print) -> None:
     """Serve the review app on http://127.0.0.1:<port>/ until interrupted."""
+    import socket
+
     from werkzeug.serving import make_server
 
+    with socket.socket() as probe:  # werkzeug exits on a busy port; say so as our own error (OSError)
+        probe.bind((HOST, port))
     server = make_server(HOST, port, create_app(layout), threaded=True)
     echo(f"Review app for {layout.root} on http://{HOST}:{server.server_port}/ (Ctrl-C to stop)", flush=True)
     try:
