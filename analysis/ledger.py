@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 from pathlib import Path
 
 from .files import canonical_json, write_if_changed
@@ -326,8 +327,8 @@ def causes(layout: Layout, before: dict, after: dict, *, explain_data=None) -> l
     old_code, new_code = before.get("notebook_code_sha256"), after.get("notebook_code_sha256")
     if old_code and new_code and old_code != new_code:
         notebook = (after.get("run") or "").partition("/")[0]
-        out.append({"kind": "code", "text": f"the code of notebooks/{notebook}.ipynb changed "
-                    f"(code sha256 {old_code[:12]} -> {new_code[:12]})"})
+        out.append({"kind": "code", "rows": code_diff(layout, notebook, old_code),
+                    "text": f"the code of notebooks/{notebook}.ipynb changed (code sha256 {old_code[:12]} -> {new_code[:12]})"})
     old_data, new_data = before.get("data_sha256") or {}, after.get("data_sha256") or {}
     for dataset in sorted(set(old_data) | set(new_data)):
         a, b = old_data.get(dataset), new_data.get(dataset)
@@ -374,6 +375,41 @@ def data_change(layout: Layout, dataset: str, old_sha: str, new_sha: str, *, cat
         cause["rows"].append(f"... and {more} more (python -m analysis data diff {dataset})")
     cause["text"] = f"{head}: {diff.summary()}"
     return cause
+
+
+def code_diff(layout: Layout, notebook: str, old_code_sha256: str) -> list[str]:
+    """The changed lines of a notebook's code cells since the committed version whose code sha256 is
+    ``old_code_sha256`` (a unified diff, at most MAX_ROWS_SHOWN lines); [] when git history lacks it."""
+    import difflib
+    import hashlib
+
+    from .datadiff import GIT_HISTORY_LIMIT, _git
+
+    path = layout.notebook_source(notebook)
+    rel = layout.relative(path)
+
+    def code_cells(text: str) -> list[str]:
+        cells = json.loads(text).get("cells", [])
+        return ["".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source", "")
+                for c in cells if c.get("cell_type") == "code"]
+
+    try:
+        log = _git(layout.root, "log", f"-n{GIT_HISTORY_LIMIT}", "--format=%H", "--", rel)
+        for commit in (log.stdout.decode().split() if log.returncode == 0 else []):
+            shown = _git(layout.root, "show", f"{commit}:./{rel}")
+            if shown.returncode != 0:
+                continue
+            old = code_cells(shown.stdout.decode("utf-8"))
+            if hashlib.sha256(json.dumps(old).encode()).hexdigest() != old_code_sha256:
+                continue
+            new = code_cells(path.read_text(encoding="utf-8"))
+            diff = difflib.unified_diff("\n\n".join(old).splitlines(), "\n\n".join(new).splitlines(), lineterm="", n=0)
+            lines = [d for d in diff if d[:1] in "+-" and not d.startswith(("+++", "---"))]
+            more = len(lines) - MAX_ROWS_SHOWN
+            return lines[:MAX_ROWS_SHOWN] + ([f"... and {more} more lines (git diff {commit[:10]} -- {rel})"] if more > 0 else [])
+    except (OSError, ValueError, subprocess.SubprocessError):
+        pass  # naming the cause must never stop a build
+    return []
 
 
 def content_of(layout: Layout, path: Path, sha256: str) -> bytes | None:

@@ -194,3 +194,30 @@ def test_causes_name_parameters_code_run_and_unknown(tmp_path):
                      "now also computed from dataset src-two.values"]
     old_lock = {"stated": 40, "reproduced": 40.0, "verdict": "reproduced"}  # a lock from before causes were kept
     assert [c["kind"] for c in causes(layout, old_lock, after)] == ["unknown"]
+
+
+def test_a_code_change_shows_the_changed_lines_from_git(tmp_path):
+    import subprocess
+
+    from analysis.files import notebook_code_sha256
+    from analysis.ledger import causes
+    from analysis.paths import Layout
+
+    def notebook(code: str) -> str:
+        return json.dumps({"cells": [{"cell_type": "markdown", "source": "# A"},
+                                     {"cell_type": "code", "source": code, "outputs": []}]})
+
+    path = tmp_path / "notebooks" / "alpha.ipynb"
+    path.parent.mkdir()
+    path.write_text(notebook("share = usa / world\n"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=tmp_path, check=True)
+    old = notebook_code_sha256(path)
+    path.write_text(notebook("share = usa / (world - usa)\n"))
+    entry = {"run": "alpha/default", "parameters": {}, "data_sha256": {}}
+    [cause] = causes(Layout(tmp_path), {**entry, "notebook_code_sha256": old},
+                     {**entry, "notebook_code_sha256": notebook_code_sha256(path)})
+    assert cause["kind"] == "code" and cause["text"].startswith("the code of notebooks/alpha.ipynb changed")
+    assert cause["rows"] == ["-share = usa / world", "+share = usa / (world - usa)"]
