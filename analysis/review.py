@@ -679,7 +679,11 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
         }
         write_if_changed(folder / "provenance.json", canonical_json(provenance))
         credits = [credit(catalog.resources[d]) for d in fig.datasets() if d in catalog.resources]
-        write_if_changed(folder / "README.md", _packet_readme(fig, files, run, inputs, credits, status, build))
+        change = None
+        if status.state == STATUS_AGAIN:
+            change = data_change(layout, fig.id, status.latest, {"has_data": fig.record is not None,
+                                                                  "packet": layout.relative(folder)})
+        write_if_changed(folder / "README.md", _packet_readme(fig, files, run, inputs, credits, status, build, change))
         entries[fig.id] = {
             "run": fig.run, "label": fig.label, "kind": fig.kind, "caption": fig.caption, "sha256": fig.sha256,
             "packet": layout.relative(folder), "datasets": fig.datasets(), "datasets_declared": fig.declared,
@@ -701,7 +705,7 @@ def _derivation_header(fig: Figure) -> str:
 
 
 def _packet_readme(fig: Figure, files: dict, run: dict, inputs: list[dict], credits: list[str],
-                   status: ReviewStatus, build: dict) -> str:
+                   status: ReviewStatus, build: dict, change: "DataChange | None" = None) -> str:
     params = run.get("parameters", {})
     lines = [
         f"# Review packet: {fig.id}",
@@ -735,6 +739,7 @@ def _packet_readme(fig: Figure, files: dict, run: dict, inputs: list[dict], cred
         "",
         f"Review status when this packet was written: **{status.describe()}**.",
         "",
+        *(["What changed in the plotted rows since that review:", "", "```", *change.lines(), "```", ""] if change else []),
         "To record a review:",
         "",
         "```",
@@ -761,6 +766,8 @@ def status_lines(layout: Layout) -> list[str]:
         lines.append(f"needs review again ({len(again)}): the figure changed since its last review")
         for fid in again:
             lines.append(f"  {fid}: {states[fid].describe()}; now sha256 {str(index['figures'][fid]['sha256'])[:12]}")
+            change = data_change(layout, fid, states[fid].latest, index["figures"][fid])
+            lines += [f"    {line}" for line in change.lines()[:5]]
     changes = [fid for fid, s in states.items() if s.state == STATUS_CHANGES]
     for fid in changes:
         lines.append(f"changes requested  {fid}: {states[fid].latest.get('comment', '')}")

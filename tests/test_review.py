@@ -46,6 +46,9 @@ def test_review_flow_from_record_to_needs_review_again(tmp_path):
     assert "needs review again (1)" in status
     assert f"  {FIGURE}: needs review again (last review: approved by Ada Lovelace" in status
     assert f"now sha256 {after[:12]}" in status
+    assert "    ~ changed  CHN | 2020 | share | fraction | Table 1: value: 0.25 -> 0.27" in status
+    packet_readme = project.path("_build/review/alpha/default/fig-shares/README.md").read_text()
+    assert "What changed in the plotted rows since that review:" in packet_readme and "value: 0.25 -> 0.27" in packet_readme
     claims = generated(project, "_claims.qmd")
     assert "**Review:** **needs review again (last review: approved by Ada Lovelace" in claims
     assert f"| `{FIGURE}` | yes | `{after[:12]}` | needs review again" in generated(project, "_reviews.qmd")
