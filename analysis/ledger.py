@@ -132,17 +132,26 @@ def collect_runs(layout: Layout, register: Register, manifest_runs: dict[str, di
     no value).
     """
     runs, readings = [], []
+    restated: dict[str, list[str]] = {}  # a claim -> the claims that restate it (duplicate_of)
+    for claim_id, claim in register.claims.items():
+        if claim.get("duplicate_of"):
+            restated.setdefault(claim["duplicate_of"], []).append(claim_id)
     for address, records in _records_by_run(layout, manifest_runs).items():
         run = manifest_runs[address]
         notebook, _, set_name = address.partition("/")
         inputs = {i["dataset"]: i["sha256"] for i in run.get("inputs", [])}
+        recorded = {r["claim"] for r in records}
+        # a restatement takes the value of the claim it restates, judged against its own stated value
+        records = records + [{**r, "claim": dup} for r in records for dup in restated.get(r["claim"], [])
+                             if dup not in recorded]
         for record in records:
-            claim = register.claims.get(record["claim"])
+            claim_id = record["claim"]
+            claim = register.claims.get(claim_id)
             if claim is None:
                 continue  # collect() names unregistered ids
             used = record.get("datasets") or sorted(inputs)
             runs.append({
-                "claim": record["claim"], "run": address, "notebook": notebook, "parameter_set": set_name,
+                "claim": claim_id, "run": address, "notebook": notebook, "parameter_set": set_name,
                 "is_check": claim["check"]["notebook"] == notebook and claim["check"]["parameters"] == set_name,
                 "parameters": run.get("parameters", {}),
                 "reading": record.get("reading") or claim.get("reading"),
@@ -162,7 +171,7 @@ def collect_runs(layout: Layout, register: Register, manifest_runs: dict[str, di
                 value = entry.get("value")
                 numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
                 readings.append({
-                    "claim": record["claim"], "run": address, "parameter_set": set_name,
+                    "claim": claim_id, "run": address, "parameter_set": set_name,
                     "reading": entry["reading"], "value": value, "unit": entry.get("unit") or claim["stated"].get("unit"),
                     "verdict": verdict(claim, float(value)) if numeric else entry.get("verdict"),
                     "parameters": run.get("parameters", {}),

@@ -159,6 +159,17 @@ def test_ledger_of_every_run_and_the_readings_within_runs(built_mini, tmp_path):
 
     # readings computed within a run: claims.record(..., details={"readings": [...]})
     shutil.copytree(built_mini.path("claims"), tmp_path / "claims")
+    with (tmp_path / "claims/register.yml").open("a") as register:  # a restatement of usa-gerd-2020
+        register.write("""  - id: usa-gerd-again
+    document: doc-a
+    section: Summary
+    quote: "U.S. R&D was $650 billion"
+    stated: {value: 650, unit: USD billion, year: 2020, comparison: "~"}
+    source_given: null
+    duplicate_of: usa-gerd-2020
+    check: {notebook: beta, parameters: default}
+    tolerance: {type: relative, value: 0.01, why: "stated as ~650"}
+""")
     (tmp_path / "project.yml").write_text("notebooks: {}\n")
     record = {"claim": "usa-gerd-2020", "reproduced": 700.5, "reading": "PPP", "datasets": ["src-two.values"],
               "details": {"readings": [{"reading": "PPP dollars", "value": 700.5},
@@ -169,8 +180,9 @@ def test_ledger_of_every_run_and_the_readings_within_runs(built_mini, tmp_path):
     (tmp_path / "_build/notebooks/beta/default.ipynb").write_text(json.dumps(nb))
     layout = Layout(tmp_path)
     runs, readings = collect_runs(layout, Register.load(layout), {"beta/default": {"parameters": {"scale": 1.0}, "inputs": []}})
-    assert [r["claim"] for r in runs] == ["usa-gerd-2020"]
-    assert [(r["reading"], r["value"], r["verdict"]) for r in readings] == [
+    assert [(r["claim"], r["reproduced"], r["verdict"]) for r in runs] == [
+        ("usa-gerd-2020", 700.5, "reproduced"), ("usa-gerd-again", 700.5, "not-reproduced")]
+    assert [(r["reading"], r["value"], r["verdict"]) for r in readings if r["claim"] == "usa-gerd-2020"] == [
         ("PPP dollars", 700.5, "reproduced"), ("market exchange rates", 650.0, "not-reproduced"),
         ("no data", None, "unverifiable")]
     assert readings[1]["details"] == {"rate": "2020 average"} and readings[1]["run"] == "beta/default"
