@@ -29,8 +29,8 @@ def run_add(args) -> int:
 
     layout = Layout.find()
     path = add_review(layout, args.figure, reviewer=args.reviewer, decision=args.decision, comment=args.comment)
-    print(f"Recorded {args.decision} review of {args.figure.strip()} by {args.reviewer.strip()} in {layout.relative(path)}; "
-          "commit it with the code.")
+    print(f"Recorded {args.decision} review of {args.figure.strip()} by {args.reviewer.strip()} in {layout.relative(path)} "
+          f"(the plotted rows it saw are kept under {layout.relative(layout.reviews_dir)}/_data/); commit both with the code.")
     if regenerate(layout):
         print("Report sources updated with the new review status.")
     else:
