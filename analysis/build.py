@@ -167,7 +167,7 @@ def report_drift(layout: Layout, rows: list[dict], echo=print) -> None:
     if lock is None:
         echo(f"No {layout.relative(layout.lock)} yet: review the ledger and run `python -m analysis lock`.")
         return
-    moved = changes(lock.get("claims", {}), rows)
+    moved = changes(lock.get("claims", {}), rows, layout=layout)
     if moved:
         echo(f"{len(moved)} claim(s) moved against {layout.relative(layout.lock)}:")
         for change in moved:

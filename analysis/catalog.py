@@ -148,8 +148,11 @@ class Catalog:
         try:
             return self.resources[name]
         except KeyError:
+            from .names import did_you_mean
+
             raise CatalogError(
-                f"no dataset named {name!r} in {self.layout.relative(self.layout.datapackage)}",
+                f"no dataset named {name!r} in {self.layout.relative(self.layout.datapackage)}"
+                f"{did_you_mean(name, self.resources)}",
                 hint="check the name (python -m analysis data list) or add the dataset to the catalog",
             ) from None
 

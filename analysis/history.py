@@ -89,17 +89,33 @@ def figure_changes(before: dict[str, dict], after: dict[str, str | None]) -> lis
 
 def what_changed(layout: Layout, rows: list[dict], figure_shas: dict[str, str | None], version: str) -> Changes:
     """Compare the current ledger and figures with the previous release, the same-version release and the lock."""
-    from .ledger import changes, lock_entries, read_lock
+    from .ledger import changes, read_lock
 
     result = Changes(version=version, previous=previous_release(layout, version))
     if result.previous is not None:
         old = load_release(layout, result.previous)
-        result.claims = changes(lock_entries(old["ledger"] or []), rows)
+        result.claims = changes(released_entries(old), rows, layout=layout)
         result.figures = figure_changes(old["figures"] or {}, figure_shas)
     if version in released_versions(layout):
         same = load_release(layout, version)
-        result.same_version = changes(lock_entries(same["ledger"] or []), rows)
+        result.same_version = changes(released_entries(same), rows, layout=layout)
     lock = read_lock(layout.lock)
     if lock is not None:
-        result.lock = changes(lock.get("claims", {}), rows)
+        result.lock = changes(lock.get("claims", {}), rows, layout=layout)
     return result
+
+
+def released_entries(release: dict) -> dict[str, dict]:
+    """A release's claims as lock entries (value, verdict and what they were computed from).
+
+    The release's ledger rows hold parameters and data sha256; the notebook code sha256 comes from its
+    manifest where the ledger rows lack it (releases recorded before it was in the ledger).
+    """
+    from .ledger import lock_entries
+
+    entries = lock_entries(release.get("ledger") or [])
+    runs = (release.get("manifest") or {}).get("runs", {})
+    for entry in entries.values():
+        if "notebook_code_sha256" not in entry and entry.get("run") in runs:
+            entry["notebook_code_sha256"] = runs[entry["run"]].get("notebook_code_sha256")
+    return entries

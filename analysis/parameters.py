@@ -170,7 +170,10 @@ class ParameterSpec:
         for name, value in overrides.items():
             if name not in self.parameters:
                 known = ", ".join(sorted(self.parameters)) or "(none)"
-                problems.append(f"unknown parameter {name!r} (the notebook's parameters are: {known})")
+                from .names import did_you_mean
+
+                problems.append(f"unknown parameter {name!r}{did_you_mean(name, self.parameters)} "
+                                f"(the notebook's parameters are: {known})")
                 continue
             param = self.parameters[name]
             if not param.accepts(value):

@@ -145,14 +145,18 @@ class Project:
             item = item.removesuffix(".ipynb").removeprefix("notebooks/")
             name, _, set_name = item.partition("/")
             if name not in self.notebooks:
+                from .names import did_you_mean
+
                 raise ProjectFileError(
-                    f"no notebook {name!r} in project.yml",
+                    f"no notebook {name!r} in project.yml{did_you_mean(name, self.notebooks)}",
                     hint="known notebooks: " + ", ".join(sorted(self.notebooks)),
                 )
             sets = self.notebooks[name].parameter_sets
             if set_name and set_name not in sets:
+                from .names import did_you_mean
+
                 raise ProjectFileError(
-                    f"notebook {name!r} has no parameter set {set_name!r}",
+                    f"notebook {name!r} has no parameter set {set_name!r}{did_you_mean(set_name, sets)}",
                     hint="known sets: " + ", ".join(sorted(sets)),
                 )
             chosen += [(name, s) for s in ([set_name] if set_name else sets) if (name, s) not in chosen]

@@ -11,8 +11,10 @@ the current (fully current) build as ``releases/v<version>/``:
 These are small text files, committed with the code. Reading releases and comparing with them lives in
 ``analysis.history`` (used by the report too); imports go one way: release -> build -> report -> history. Later builds compare themselves with the newest
 release whose version is lower than the current one ("what changed since the previous version"): claims
-whose value or verdict moved (:func:`analysis.ledger.changes`), figures whose image changed, and drift
-against the accepted lock ``claims/lock.json`` when it exists.
+whose value or verdict moved (:func:`analysis.ledger.changes`) with their causes (the ledger rows keep
+each claim's parameters and data sha256, the manifest its notebook's code sha256, and the data rows
+themselves are found by sha256 in git history), figures whose image changed, and drift against the
+accepted lock ``claims/lock.json`` when it exists.
 """
 
 from __future__ import annotations
@@ -116,8 +118,14 @@ def _summary(version: str, info: dict, rows: list[dict], figures: dict, changed:
         f"## Changes since {'v' + changed.previous if changed.previous else 'the start (first release)'}",
         "",
     ]
-    moved = [describe_change(c) for c in changed.claims] + [f"{f['figure']}: figure {f['change']}" for f in changed.figures]
-    lines += [f"- {m}" for m in moved] or ["- none" if changed.previous else "- first release"]
+    moved = []
+    for c in changed.claims:
+        moved.append(f"- {describe_change(c, with_causes=False)}")
+        for cause in c.get("causes", []):
+            moved.append(f"  - because {cause['text']}")
+            moved += [f"    - `{row}`" for row in cause.get("rows", [])]
+    moved += [f"- {f['figure']}: figure {f['change']}" for f in changed.figures]
+    lines += moved or ["- none" if changed.previous else "- first release"]
     lines += ["", "## Claims", "", "| claim | stated | reproduced | verdict |", "|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['claim']} | {fmt(r['stated'])} | {fmt(r['reproduced'])} | {r['verdict']} |")

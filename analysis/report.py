@@ -682,7 +682,7 @@ class _Data:
                 if kind == "verdict" and fmt(before.get("reproduced")) != fmt(after.get("reproduced")):
                     kind = "value and verdict"
                 out.append({"claim": c["claim"], "anchor": claim_anchor(c["claim"]) if c["after"] else None,
-                            "change": kind, "before": before, "after": after})
+                            "change": kind, "before": before, "after": after, "causes": c.get("causes") or []})
             return out
 
         return {"previous": ch.previous, "claims": table(ch.claims), "figures": ch.figures,

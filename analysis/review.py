@@ -8,14 +8,19 @@ in order). A table (``tbl-``) is hashed on its text/markdown output, else text/h
 
 Review packets (written by the build): ``_build/review/<notebook>/<set>/<label>/`` holds everything a
 reviewer needs without running anything: ``figure.png`` (or ``table.md``/``table.html``), ``data.csv``
-(the rows the figure plots, from ``analysis.figures.record``), ``cell.py`` (the cell that draws it),
-``parameters.json``, ``inputs.json`` (dataset, path, sha256), ``provenance.json`` and ``README.md``.
-``_build/review/index.json`` lists every figure the last build produced.
+(the rows the figure plots, from ``analysis.figures.record``), ``derivation.py`` (the statements of the
+run's code cells that build those rows: a def-use slice, see :func:`derivation`), ``cell.py`` (the cell
+that draws it), ``parameters.json``, ``inputs.json`` (the datasets the plotted rows come from, with
+path and sha256), ``provenance.json`` and ``README.md``. ``_build/review/index.json`` lists every
+figure the last build produced.
 
 Review records (committed): one YAML file per review, at
 ``reviews/<notebook>/<set>/<label>/<YYYYMMDDTHHMMSSZ>-<reviewer>.yml`` with the keys ``figure``,
 ``reviewer``, ``date``, ``decision`` (``approved`` or ``changes-requested``), ``comment`` and
-``figure_sha256`` (the figure's checksum when it was reviewed). One file per record means two
+``figure_sha256`` (the figure's checksum when it was reviewed), plus ``data_sha256``, ``datasets``
+(the datasets its rows come from, with their sha256) and ``report_version``. The plotted rows the reviewer saw are kept, content-addressed, as
+``reviews/_data/<data_sha256>.csv``; the data file is written first and the record last (each
+atomically), so a failure never leaves a record without its data. One file per record means two
 reviewers never edit the same file. The latest record decides the status:
 
 * ``approved`` / ``changes requested``: the latest decision, for the figure as it is now;
@@ -25,6 +30,7 @@ reviewers never edit the same file. The latest record decides the status:
 
 from __future__ import annotations
 
+import ast
 import base64
 import difflib
 import hashlib
@@ -37,7 +43,7 @@ from pathlib import Path
 
 import yaml
 
-from .files import canonical_json, write_if_changed
+from .files import atomic_write_bytes, canonical_json, file_sha256_bytes, write_if_changed
 from .errors import ReviewError
 from .paths import Layout
 
@@ -49,6 +55,7 @@ STATUS_AGAIN = "needs review again"
 STATUS_NONE = "not reviewed"
 STATUSES = (STATUS_APPROVED, STATUS_CHANGES, STATUS_AGAIN, STATUS_NONE)
 RECORD_KEYS = ("figure", "reviewer", "date", "decision", "comment", "figure_sha256")
+DATA_DIR = "_data"  # reviews/_data/<sha256>.csv: the plotted rows each review saw
 
 FIGURE_ID = re.compile(r"^(?P<notebook>[A-Za-z0-9_.-]+)/(?P<set>[A-Za-z0-9_.-]+)#(?P<label>(?:fig|tbl)-[A-Za-z0-9_-]+)$")
 RECORD_MIMES = ("application/vnd.claimcheck.figure+json", "application/vnd.claimcheck.claim+json")
@@ -125,6 +132,121 @@ def output_checksum(label: str, outputs: list[dict]) -> tuple[str | None, bytes 
     return None, None, None
 
 
+# --- how the plotted rows are derived ---------------------------------------------------------------
+def _parse(source: str) -> ast.Module | None:
+    """A code cell as a module; IPython magics and shell lines are blanked (line numbers stay)."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError:
+        return None
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _defs_and_uses(stmt: ast.stmt) -> tuple[set[str], set[str], set[str]]:
+    """(names bound, names changed in place, names read) by one top-level statement."""
+    bound, mutated, used = set(), set(), set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                bound.add(node.id)
+            elif isinstance(node.ctx, ast.Load):
+                used.add(node.id)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
+            mutated.add(_root_name(node))  # df["x"] = ..., obj.attr = ...
+        elif isinstance(node, ast.AugAssign):
+            mutated.add(_root_name(node.target))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute):
+            mutated.add(_root_name(node.value.func.value))  # rows.append(...), df.sort_values(..., inplace=True)
+    mutated.discard(None)
+    return bound - mutated, mutated, used
+
+
+def _is_record_call(node: ast.AST, label: str) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else None)
+    return (name == "record" and bool(node.args) and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value == label)
+
+
+class Slicer:
+    """The parsed code cells of one notebook, each top-level statement with the names it binds, changes
+    and reads, computed once for every figure of the notebook."""
+
+    def __init__(self, notebook_json: dict):
+        self.cells = []  # (cell index, source without magics, tags, [(stmt, bound, mutated, used)])
+        for index, cell in enumerate(notebook_json.get("cells", [])):
+            if cell.get("cell_type") != "code":
+                continue
+            source = _blank_magics(cell_source(cell))
+            tree = _parse(source)
+            if tree is not None:
+                statements = [(stmt, *_defs_and_uses(stmt)) for stmt in tree.body]
+                self.cells.append((index, source, cell.get("metadata", {}).get("tags", []), statements))
+
+    def derivation(self, label: str) -> str | None:
+        """See :func:`derivation`."""
+        target = None
+        for position, (_, _, _, statements) in enumerate(self.cells):
+            for stmt_no, (stmt, *_) in enumerate(statements):
+                call = next((n for n in ast.walk(stmt) if _is_record_call(n, label)), None)
+                if call is not None:
+                    target = (position, stmt_no, stmt, call)
+                    break
+            if target:
+                break
+        if target is None:
+            return None
+        position, stmt_no, stmt, call = target
+        data = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "data"), None)
+        needed = {n.id for n in ast.walk(data) if isinstance(n, ast.Name)} if data is not None else set()
+        kept: list[tuple[int, ast.stmt]] = [(position, stmt)]
+        for pos in range(position, -1, -1):
+            statements = self.cells[pos][3]
+            stop = stmt_no if pos == position else len(statements)
+            for candidate, bound, mutated, used in reversed(statements[:stop]):
+                if (bound | mutated) & needed:
+                    kept.append((pos, candidate))
+                    needed = (needed - bound) | used
+        out, current = [], None
+        for pos, node in sorted(kept, key=lambda item: (item[0], item[1].lineno)):
+            index, source, tags, _ = self.cells[pos]
+            if pos != current:
+                what = (" (parameters)" if "parameters" in tags
+                        else " (injected parameters)" if "injected-parameters" in tags else "")
+                out += (["", ""] if out else []) + [f"# --- cell {index}{what}"]
+                current = pos
+            lines = source.splitlines()
+            out.append("\n".join(lines[node.lineno - 1:node.end_lineno]))
+        return "\n".join(out) + "\n"
+
+
+def derivation(notebook_json: dict, label: str) -> str | None:
+    """The code that builds figure ``label``'s plotted rows: a def-use slice of the run's code cells.
+
+    Starting from the rows passed to ``figures.record(label, rows, ...)``, walks the code cells
+    backwards and keeps every top-level statement that binds or changes a name still needed (its own
+    names become needed in turn): the loads, the parameters and each computation, in cell order,
+    each group headed by its cell number. None when the record call is not found.
+    """
+    return Slicer(notebook_json).derivation(label)
+
+
+def _blank_magics(source: str) -> str:
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
 # --- the figures of a build ------------------------------------------------------------------------
 @dataclass
 class Figure:
@@ -142,6 +264,7 @@ class Figure:
     text: tuple[str, str] | None = None  # (mime, text) for tables and SVG figures
     record: dict | None = None  # the rows it plots, from analysis.figures.record
     run_record: dict = field(default_factory=dict)
+    derivation: str | None = None  # the code that builds the plotted rows (see derivation())
 
     @property
     def notebook(self) -> str:
@@ -157,6 +280,20 @@ class Figure:
             return list(self.record["datasets"])
         return [i["dataset"] for i in self.run_record.get("inputs", [])]
 
+    @property
+    def declared(self) -> bool:
+        """True when the notebook named the figure's datasets (figures.record(..., datasets=[...]))."""
+        return bool(self.record and self.record.get("datasets") and self.record.get("declared", True))
+
+    def inputs(self) -> list[dict]:
+        """The run's inputs (dataset, path, sha256) that the figure's rows come from."""
+        wanted = set(self.datasets())
+        return [i for i in self.run_record.get("inputs", []) if i["dataset"] in wanted]
+
+    @property
+    def data_sha256(self) -> str | None:
+        return file_sha256_bytes(self.record["csv"].encode("utf-8")) if self.record else None
+
 
 def figures_of_run(layout: Layout, address: str, run_record: dict | None = None) -> list[Figure]:
     """Every ``fig-``/``tbl-`` labelled cell of run ``address``'s executed notebook, in cell order."""
@@ -167,6 +304,7 @@ def figures_of_run(layout: Layout, address: str, run_record: dict | None = None)
         return []
     nb = json.loads(path.read_text(encoding="utf-8"))
     records = recorded_in(nb)
+    slicer = Slicer(nb) if records else None
     out = []
     for label, cell in cell_labels(nb).items():
         if not (label.startswith("fig-") or label.startswith("tbl-")):
@@ -178,6 +316,7 @@ def figures_of_run(layout: Layout, address: str, run_record: dict | None = None)
             id=f"{address}#{label}", run=address, label=label, kind=kind,
             caption=str(caption) if caption else None, cell_index=cell["index"], source=cell["source"],
             sha256=sha, png=png, text=text, record=records.get(label), run_record=run_record or {},
+            derivation=slicer.derivation(label) if label in records else None,
         ))
     return sorted(out, key=lambda f: f.cell_index)
 
@@ -325,6 +464,8 @@ def add_review(layout: Layout, figure_id: str, *, reviewer: str, decision: str, 
     if entry.get("sha256") is None:
         raise ReviewError(f"figure {figure_id} has no output in the last build, so there is nothing to review",
                           hint="make the notebook cell draw the figure, build, then review")
+    data = current_data(layout, entry)
+    data_sha = file_sha256_bytes(data) if data is not None else None
     when = when or datetime.now(timezone.utc)
     stamp = when.astimezone(timezone.utc)
     record = {
@@ -334,17 +475,126 @@ def add_review(layout: Layout, figure_id: str, *, reviewer: str, decision: str, 
         "decision": decision,
         "comment": comment.strip(),
         "figure_sha256": entry["sha256"],
+        "data_sha256": data_sha,
+        "datasets": figure_inputs(layout, entry),
         "report_version": index.get("project_version"),
     }
     folder = record_dir(layout, figure_id)
-    folder.mkdir(parents=True, exist_ok=True)
     base = f"{stamp.strftime('%Y%m%dT%H%M%SZ')}-{_slug(reviewer)}"
     path, n = folder / f"{base}.yml", 1
     while path.exists():
         n += 1
         path = folder / f"{base}-{n}.yml"
-    path.write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    try:
+        if data is not None:  # the data first: a record never points at rows that were not kept
+            kept = approved_data_path(layout, data_sha)
+            if not (kept.is_file() and file_sha256_bytes(kept.read_bytes()) == data_sha):
+                atomic_write_bytes(kept, data)
+        atomic_write_bytes(path, yaml.safe_dump(record, sort_keys=False, allow_unicode=True).encode("utf-8"))
+    except OSError as exc:
+        raise ReviewError(f"could not write the review of {figure_id} under {layout.relative(layout.reviews_dir)}/: "
+                          f"{exc.strerror or exc}", hint="make the folder writable, then add the review again; "
+                          "no record was written") from exc
     return path
+
+
+def approved_data_path(layout: Layout, sha256: str) -> Path:
+    """Where the plotted rows a review saw are kept: ``reviews/_data/<sha256>.csv`` (committed)."""
+    return layout.reviews_dir / DATA_DIR / f"{sha256}.csv"
+
+
+def figure_inputs(layout: Layout, entry: dict) -> dict[str, str]:
+    """The datasets a figure's rows come from, with the sha256 the build read (from its packet's inputs.json)."""
+    path = layout.root / entry["packet"] / "inputs.json"
+    inputs = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    return {i["dataset"]: i["sha256"] for i in inputs}
+
+
+def current_data(layout: Layout, entry: dict) -> bytes | None:
+    """The plotted rows (CSV bytes) of an index entry, from its review packet; None without a figure record."""
+    if not entry.get("has_data"):
+        return None
+    path = layout.root / entry["packet"] / "data.csv"
+    return path.read_bytes() if path.is_file() else None
+
+
+@dataclass
+class DataChange:
+    """The plotted rows of a figure as reviewed against those of the current build."""
+
+    before_sha256: str | None
+    after_sha256: str | None
+    note: str | None = None  # why no row diff could be made
+    columns: list[str] = field(default_factory=list)
+    key: list[str] = field(default_factory=list)
+    added: list[dict] = field(default_factory=list)
+    removed: list[dict] = field(default_factory=list)
+    changed: list[dict] = field(default_factory=list)  # {"key": {...}, "changes": {col: (old, new)}}
+
+    @property
+    def same(self) -> bool:
+        return self.note is None and not (self.added or self.removed or self.changed)
+
+    def lines(self) -> list[str]:
+        """The change as ``data diff`` prints it: one line per removed, changed or added row."""
+        if self.note:
+            return [self.note]
+        if self.same:
+            return ["the plotted rows are unchanged (the image changed for another reason: code, style or versions)"]
+        out = [f"- removed  {_row_text(r, self.key)}" for r in self.removed]
+        out += [f"~ changed  {' | '.join(c['key'].values())}: "
+                + "; ".join(f"{col}: {old} -> {new}" for col, (old, new) in c["changes"].items()) for c in self.changed]
+        out += [f"+ added    {_row_text(r, self.key)}" for r in self.added]
+        return out
+
+
+def _row_text(row: dict, key: list[str]) -> str:
+    head = " | ".join(str(row.get(k, "")) for k in key)
+    rest = ", ".join(f"{k}={v}" for k, v in row.items() if k not in key and v != "")
+    return f"{head}: {rest}" if head and rest else head or rest
+
+
+def _guess_key(columns: list[str], *tables: list[dict]) -> list[str]:
+    """Columns that identify a plotted row: those holding no fractional numbers, if unique in every table."""
+    def fractional(value: str) -> bool:
+        try:
+            return not float(value).is_integer()
+        except ValueError:
+            return False
+
+    key = [c for c in columns if not any(fractional(r.get(c, "")) for t in tables for r in t)]
+    if key and all(len({tuple(r.get(c) for c in key) for r in t}) == len(t) for t in tables):
+        return key
+    return []
+
+
+def data_change(layout: Layout, figure_id: str, record: dict | None, entry: dict) -> DataChange:
+    """What changed in a figure's plotted rows since the review ``record`` (kept under reviews/_data/)."""
+    from .datadiff import diff_tables, read_table
+
+    before_sha = (record or {}).get("data_sha256")
+    now = current_data(layout, entry)
+    after_sha = file_sha256_bytes(now) if now is not None else None
+    if record is None:
+        return DataChange(None, after_sha, note="not reviewed yet")
+    if not before_sha:
+        return DataChange(None, after_sha, note="the review kept no data (recorded before reviews kept the plotted rows)")
+    kept = approved_data_path(layout, before_sha)
+    if not kept.is_file():
+        return DataChange(before_sha, after_sha, note=f"{layout.relative(kept)} is missing (restore it from git)")
+    if now is None:
+        return DataChange(before_sha, None, note="the current build records no rows for this figure")
+    old = kept.read_bytes()
+    columns, old_rows = read_table(old, layout.relative(kept))
+    new_columns, new_rows = read_table(now, f"{figure_id} data.csv")
+    all_columns = list(dict.fromkeys(new_columns + columns))
+    key = _guess_key([c for c in new_columns if c in columns], old_rows, new_rows)
+    schema = {"fields": [{"name": c, "type": "string" if c in key else "number"} for c in all_columns], "primaryKey": key}
+    diff = diff_tables(figure_id, {"schema": schema}, old, now, new_label="current build", baseline_label="as reviewed")
+    return DataChange(
+        before_sha, after_sha, columns=all_columns, key=diff.key_fields, added=diff.added, removed=diff.removed,
+        changed=[{"key": dict(zip(diff.key_fields, c.key)), "changes": c.changes} for c in diff.changed],
+    )
 
 
 # --- the index and the packets ---------------------------------------------------------------------
@@ -383,7 +633,7 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
         folder = packet_dir(layout, fig)
         keep.add(folder)
         run = fig.run_record
-        inputs = [i for i in run.get("inputs", []) if i["dataset"] in fig.datasets()] or run.get("inputs", [])
+        inputs = fig.inputs()
         files = {}
         if fig.png is not None:
             _write_bytes(folder / "figure.png", fig.png)
@@ -399,6 +649,11 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
         else:
             (folder / "data.csv").unlink(missing_ok=True)
         write_if_changed(folder / "cell.py", fig.source.rstrip("\n") + "\n")
+        if fig.derivation:
+            write_if_changed(folder / "derivation.py", _derivation_header(fig) + fig.derivation)
+            files["derivation"] = "derivation.py"
+        else:
+            (folder / "derivation.py").unlink(missing_ok=True)
         write_if_changed(folder / "parameters.json", canonical_json({
             "run": fig.run, "parameter_set": fig.parameter_set, "parameters": run.get("parameters", {})}))
         write_if_changed(folder / "inputs.json", canonical_json(inputs))
@@ -415,6 +670,8 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
             "parameter_set": fig.parameter_set,
             "parameters": run.get("parameters", {}),
             "datasets": fig.datasets(),
+            "datasets_declared": fig.declared,
+            "data_sha256": fig.data_sha256,
             "inputs": inputs,
             "run": {k: run.get(k) for k in ("started", "finished", "duration_seconds")},
             "versions": run.get("versions", {}),
@@ -422,10 +679,15 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
         }
         write_if_changed(folder / "provenance.json", canonical_json(provenance))
         credits = [credit(catalog.resources[d]) for d in fig.datasets() if d in catalog.resources]
-        write_if_changed(folder / "README.md", _packet_readme(fig, files, run, inputs, credits, status, build))
+        change = None
+        if status.state == STATUS_AGAIN:
+            change = data_change(layout, fig.id, status.latest, {"has_data": fig.record is not None,
+                                                                  "packet": layout.relative(folder)})
+        write_if_changed(folder / "README.md", _packet_readme(fig, files, run, inputs, credits, status, build, change))
         entries[fig.id] = {
             "run": fig.run, "label": fig.label, "kind": fig.kind, "caption": fig.caption, "sha256": fig.sha256,
-            "packet": layout.relative(folder), "datasets": fig.datasets(), "has_data": fig.record is not None,
+            "packet": layout.relative(folder), "datasets": fig.datasets(), "datasets_declared": fig.declared,
+            "has_data": fig.record is not None, "data_sha256": fig.data_sha256,
             "in_report": fig.id in in_report, "status": status.state,
         }
     if root.is_dir():  # packets of figures that no longer exist
@@ -437,8 +699,13 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
     return index
 
 
+def _derivation_header(fig: Figure) -> str:
+    return (f"# How the rows of {fig.id} are derived: the statements of run {fig.run}'s code cells that build\n"
+            "# the rows passed to figures.record (a def-use slice, in cell order; parameters as injected).\n\n")
+
+
 def _packet_readme(fig: Figure, files: dict, run: dict, inputs: list[dict], credits: list[str],
-                   status: ReviewStatus, build: dict) -> str:
+                   status: ReviewStatus, build: dict, change: "DataChange | None" = None) -> str:
     params = run.get("parameters", {})
     lines = [
         f"# Review packet: {fig.id}",
@@ -455,9 +722,11 @@ def _packet_readme(fig: Figure, files: dict, run: dict, inputs: list[dict], cred
         "|---|---|",
         f"| `{files.get('figure', '(no output)')}` | the {fig.kind} as the build drew it (sha256 `{fig.sha256}`) |",
         f"| `data.csv` | {'the rows it plots' if 'data' in files else 'missing: the notebook does not call analysis.figures.record(' + repr(fig.label) + ', data)'} |",
+        f"| `derivation.py` | {'the code that builds the plotted rows, from the loads on' if 'derivation' in files else 'missing: no figures.record call for this label'} |",
         f"| `cell.py` | the notebook cell that draws it (cell {fig.cell_index} of `{run.get('notebook')}`) |",
         "| `parameters.json` | the parameter set of the run |",
-        "| `inputs.json` | the data files the run read, with sha256 |",
+        "| `inputs.json` | the data files the plotted rows come from, with sha256"
+        + ("" if fig.declared else " (not declared by the notebook: every dataset the run loaded)") + " |",
         "| `provenance.json` | checksums, run times and package versions |",
         "",
         "Parameters: " + (", ".join(f"`{k} = {v!r}`" for k, v in params.items()) or "none"),
@@ -470,6 +739,7 @@ def _packet_readme(fig: Figure, files: dict, run: dict, inputs: list[dict], cred
         "",
         f"Review status when this packet was written: **{status.describe()}**.",
         "",
+        *(["What changed in the plotted rows since that review:", "", "```", *change.lines(), "```", ""] if change else []),
         "To record a review:",
         "",
         "```",
@@ -496,6 +766,8 @@ def status_lines(layout: Layout) -> list[str]:
         lines.append(f"needs review again ({len(again)}): the figure changed since its last review")
         for fid in again:
             lines.append(f"  {fid}: {states[fid].describe()}; now sha256 {str(index['figures'][fid]['sha256'])[:12]}")
+            change = data_change(layout, fid, states[fid].latest, index["figures"][fid])
+            lines += [f"    {line}" for line in change.lines()[:5]]
     changes = [fid for fid, s in states.items() if s.state == STATUS_CHANGES]
     for fid in changes:
         lines.append(f"changes requested  {fid}: {states[fid].latest.get('comment', '')}")

@@ -227,7 +227,7 @@ def test_review_packets_hold_what_a_reviewer_needs(built):
 
     packet = built.path("_build/review/alpha/default/fig-shares")
     names = sorted(p.name for p in packet.iterdir())
-    assert names == ["README.md", "cell.py", "data.csv", "figure.png", "inputs.json", "parameters.json", "provenance.json"]
+    assert names == ["README.md", "cell.py", "data.csv", "derivation.py", "figure.png", "inputs.json", "parameters.json", "provenance.json"]
     nb = built.read_json("_build/notebooks/alpha/default.ipynb")
     cell = next(c for c in nb["cells"] if "#| label: fig-shares" in "".join(c["source"]))
     png = base64.b64decode(next(o["data"]["image/png"] for o in cell["outputs"] if "image/png" in o.get("data", {})))

@@ -7,7 +7,7 @@ import yaml
 from report_helpers import FIGURE, build, generated, index, report_mini, review_records, set_value
 
 from analysis.review import (
-    STATUS_AGAIN, STATUS_APPROVED, STATUS_CHANGES, STATUS_NONE, cell_options, close_matches, status_of,
+    STATUS_AGAIN, STATUS_APPROVED, STATUS_CHANGES, STATUS_NONE, cell_options, close_matches, derivation, status_of,
 )
 
 
@@ -25,6 +25,11 @@ def test_review_flow_from_record_to_needs_review_again(tmp_path):
     assert record["figure"] == FIGURE and record["reviewer"] == "Ada Lovelace"
     assert record["decision"] == "approved" and record["comment"] == "axes, units and rows match the data"
     assert record["figure_sha256"] == before and str(record["date"])[:4].isdigit()
+    # the rows the reviewer saw are kept with the review, content-addressed
+    packet_data = project.path("_build/review/alpha/default/fig-shares/data.csv").read_bytes()
+    assert project.path(f"reviews/_data/{record['data_sha256']}.csv").read_bytes() == packet_data
+    sha = project.manifest()["runs"]["alpha/default"]["inputs"][0]["sha256"]
+    assert record["datasets"] == {"src-one.values": sha}  # the figure's own datasets, as read
 
     # the report sources are refreshed at once, and list shows the status
     assert "**Review:** approved by Ada Lovelace" in generated(project, "_claims.qmd")
@@ -41,12 +46,22 @@ def test_review_flow_from_record_to_needs_review_again(tmp_path):
     assert "needs review again (1)" in status
     assert f"  {FIGURE}: needs review again (last review: approved by Ada Lovelace" in status
     assert f"now sha256 {after[:12]}" in status
+    assert "    ~ changed  CHN | 2020 | share | fraction | Table 1: value: 0.25 -> 0.27" in status
+    packet_readme = project.path("_build/review/alpha/default/fig-shares/README.md").read_text()
+    assert "What changed in the plotted rows since that review:" in packet_readme and "value: 0.25 -> 0.27" in packet_readme
     claims = generated(project, "_claims.qmd")
     assert "**Review:** **needs review again (last review: approved by Ada Lovelace" in claims
     assert f"| `{FIGURE}` | yes | `{after[:12]}` | needs review again" in generated(project, "_reviews.qmd")
     assert "1 needs review again" in generated(project, "_summary.qmd")
     assert "needs review again" in project.cli("review", "list", FIGURE, check=True).stdout
     assert project.path("_build/review/alpha/default/fig-shares/README.md").read_text().count("needs review again") == 1
+    # what changed since the approval: the plotted rows as approved against the current ones
+    from analysis.paths import Layout
+    from analysis.review import data_change, load_reviews
+
+    [approval] = load_reviews(Layout(project.root))[FIGURE]
+    change = data_change(Layout(project.root), FIGURE, approval, index(project)["figures"][FIGURE])
+    assert change.lines() == ["~ changed  CHN | 2020 | share | fraction | Table 1: value: 0.25 -> 0.27"]
 
     # a new review of the new figure settles it
     project.cli("review", "add", FIGURE, "--reviewer", "Grace Hopper", "--decision", "changes-requested",
@@ -59,9 +74,8 @@ def test_review_flow_from_record_to_needs_review_again(tmp_path):
     assert project.cli("check-report").returncode == 0
 
 
-def test_review_of_a_figure_the_build_did_not_draw_is_refused(tmp_path):
-    project = report_mini(tmp_path / "mini")
-    build(project)
+def test_review_of_a_figure_the_build_did_not_draw_is_refused(built_mini):
+    project = built_mini  # refused reviews write nothing
     proc = project.cli("review", "add", "alpha/default#fig-share", "--reviewer", "Ada", "--decision", "approved")
     assert proc.returncode == 1
     assert "the last build produced no figure alpha/default#fig-share" in proc.stderr
@@ -127,3 +141,36 @@ def test_cell_options_and_close_matches():
     known = ["alpha/default#fig-shares", "alpha/later#fig-shares", "beta/default#tbl-summary"]
     assert close_matches("alpha/default#fig-share", known)[0] == "alpha/default#fig-shares"
     assert "beta/default#tbl-summary" in close_matches("beta/default#fig-gone", known)
+
+
+NOTEBOOK = {"cells": [
+    {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "year = 2010\nunused = 1\n"},
+    {"cell_type": "code", "metadata": {}, "source": [
+        "%matplotlib inline\n", "import analysis\n", "import pandas as pd\n", "from analysis import figures\n",
+        "one = analysis.load('src-one.values')\n", "two = analysis.load('src-two.values')\n"]},
+    {"cell_type": "markdown", "metadata": {}, "source": "## Method"},
+    {"cell_type": "code", "metadata": {}, "source": [
+        "rows = one[one.year <= year].copy()\n", "rows['pct'] = rows['value'] * 100\n",
+        "other = two.groupby('entity').sum()\n", "for r in []:\n", "    rows.loc[len(rows)] = r\n"]},
+    {"cell_type": "code", "metadata": {}, "source": "#| label: fig-x\nax = rows.plot()\n"},
+    {"cell_type": "code", "metadata": {}, "source": "figures.record('fig-x', rows, datasets=[one])\nfigures.record('fig-y', other, datasets=[two])\n"},
+]}
+
+
+def test_derivation_is_the_def_use_slice_of_the_plotted_rows():
+    text = derivation(NOTEBOOK, "fig-x")
+    kept = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert kept == [
+        "year = 2010",
+        "import analysis",
+        "one = analysis.load('src-one.values')",
+        "rows = one[one.year <= year].copy()",
+        "rows['pct'] = rows['value'] * 100",
+        "for r in []:",
+        "    rows.loc[len(rows)] = r",
+        "figures.record('fig-x', rows, datasets=[one])",
+    ]
+    assert "# --- cell 0 (parameters)" in text and "# --- cell 3" in text
+    other = derivation(NOTEBOOK, "fig-y")
+    assert "two = analysis.load('src-two.values')" in other and "src-one" not in other and "year" not in other
+    assert derivation(NOTEBOOK, "fig-z") is None

@@ -12,13 +12,21 @@ VERBS = ("build", "status", "clean", "check", "lock", "data", "review", "release
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_RENDERED = 0, 1, 2, 3
 
 
+def program_name() -> str:
+    """How the user called us, for usage lines: ``claimcheck`` (the console script) or ``python -m analysis``."""
+    return "claimcheck" if sys.argv and sys.argv[0].endswith("claimcheck") else "python -m analysis"
+
+
 def parser() -> argparse.ArgumentParser:
     from importlib import import_module
 
+    from .. import __version__
+
     main_parser = argparse.ArgumentParser(
-        prog="python -m analysis",
+        prog=program_name(),
         description="Check the quantitative claims of four policy documents against cited data, and build the report.",
     )
+    main_parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = main_parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for verb in VERBS:
         module = import_module(f".{verb.replace('-', '_')}", __name__)

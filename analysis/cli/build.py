@@ -24,8 +24,9 @@ def run(args) -> int:
 
     layout = Layout.find()
     result = build(layout, args.runs or None, force=args.force, workers=args.workers)
-    print(f"Built in {result.seconds:.1f}s: {len(result.executed)} executed, {len(result.current)} current. "
-          f"Manifest: {layout.relative(layout.manifest)}")
+    print(f"Built in {result.seconds:.1f}s: {len(result.executed)} executed, {len(result.current)} current.")
+    for line in summary_lines(layout, result):
+        print(line)
     if args.no_render or not result.report_generated:
         return EXIT_OK
     try:
@@ -34,3 +35,20 @@ def run(args) -> int:
         print(f"Render skipped: {exc.message}; everything else is built. To render, {exc.hint}.", file=sys.stderr)
         return EXIT_NOT_RENDERED
     return EXIT_OK
+
+
+def summary_lines(layout, result) -> list[str]:
+    """Where the build's outputs are: manifest, ledgers, report sources, review packets, failed-run copies."""
+    rel = layout.relative
+    lines = [f"  manifest:        {rel(layout.manifest)}"]
+    if result.ledger is not None:
+        lines.append(f"  ledger:          {rel(layout.build_dir / 'ledger.csv')} (one row per claim), "
+                     f"{rel(layout.build_dir / 'ledger-runs.csv')} (every claim and run), .json beside them")
+    if result.report_generated:
+        lines.append(f"  report sources:  {rel(layout.generated_report_dir)}/ (rendered by quarto from _quarto.yml)")
+        lines.append(f"  review packets:  {rel(layout.review_packets_dir)}/<notebook>/<set>/<label>/ "
+                     "(browse them with `review serve`)")
+    failed = sorted(layout.failed_dir.rglob("*.ipynb")) if layout.failed_dir.is_dir() else []
+    lines.append(f"  failed runs:     {rel(layout.failed_dir)}/ ("
+                 + (f"{len(failed)} executed notebook(s) with their tracebacks" if failed else "none") + ")")
+    return lines

@@ -2,7 +2,7 @@
 
     python -m analysis data list
     python -m analysis data validate [NAME ...]
-    python -m analysis data diff NAME [NAME ...]
+    python -m analysis data diff NAME|PATH [NAME|PATH ...]
     python -m analysis data accept NAME [NAME ...] | --all
     python -m analysis data refresh NAME [--accept] [--timeout SECONDS]
     python -m analysis data bib [--check]
@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
     a.set_defaults(handler=run_validate)
 
     a = actions.add_parser("diff", help="value diff of the working file against the last accepted version")
-    a.add_argument("names", nargs="+", metavar="NAME")
+    a.add_argument("names", nargs="+", metavar="NAME|PATH", help="dataset name or its file (data/raw/<source-id>/<table>.csv)")
     a.set_defaults(handler=run_diff)
 
     a = actions.add_parser("accept", help="after review: show the diff, then re-record hash, bytes and accessed date")
@@ -130,13 +130,36 @@ def run_validate(args) -> int:
     return EXIT_OK
 
 
+def dataset_name(catalog, name_or_path: str) -> str:
+    """The dataset a command-line argument names: a dataset name, or the path of its data file
+    (``data/raw/<source-id>/<table>.csv``, relative to the current folder or the project)."""
+    from pathlib import Path
+
+    from ..errors import CatalogError
+    from ..names import did_you_mean
+
+    if name_or_path in catalog.resources:
+        return name_or_path
+    if not (name_or_path.endswith(".csv") or "/" in name_or_path or "\\" in name_or_path):
+        catalog.entry(name_or_path)  # not a dataset name: raises CatalogError with close matches
+    layout = catalog.layout
+    candidates = [Path(name_or_path).resolve(), (layout.root / name_or_path).resolve()]
+    by_path = {catalog.path(n).resolve(): n for n in catalog.resources}
+    for candidate in candidates:
+        if candidate in by_path:
+            return by_path[candidate]
+    known = [layout.relative(p) for p in by_path]
+    raise CatalogError(f"no dataset in {layout.relative(layout.datapackage)} has the file {name_or_path!r}"
+                       f"{did_you_mean(name_or_path, known)}",
+                       hint="give a dataset name or the path of its file under data/raw/ (python -m analysis data list)")
+
+
 def run_diff(args) -> int:
     from ..datadiff import diff_dataset
 
     catalog = _catalog()
-    for name in args.names:
-        catalog.entry(name)
-    for name in args.names:
+    names = [dataset_name(catalog, name) for name in args.names]
+    for name in names:
         print(diff_dataset(catalog, name).render())
     return EXIT_OK
 

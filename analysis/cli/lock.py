@@ -10,15 +10,14 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..build import build_ledger
-    from ..ledger import changes, describe_change, read_lock, write_lock
+    from ..ledger import changes, read_lock, write_lock
     from ..paths import Layout
 
     layout = Layout.find()
-    rows = build_ledger(layout)
+    rows = build_ledger(layout)  # prints what moved against the old lock, and why
     before = (read_lock(layout.lock) or {}).get("claims", {})
     moved = changes(before, rows)
     write_lock(layout.lock, rows)
-    for change in moved:
-        print(f"  {describe_change(change)}")
-    print(f"Locked {len(rows)} claims in {layout.relative(layout.lock)} ({len(moved)} changed). Commit it.")
+    print(f"Locked {len(rows)} claims in {layout.relative(layout.lock)} ({len(moved)} changed"
+          + (", listed above" if moved and before else "") + "). Commit it.")
     return 0

@@ -1,4 +1,5 @@
-"""``review``: record a peer review of a figure (``review add``) and list review status (``review list``)."""
+"""``review``: record a peer review of a figure (``review add``), list review status (``review list``),
+or review in the browser (``review serve``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def add_parser(sub) -> None:
     ls.add_argument("figures", nargs="*", metavar="FIGURE_ID", help="only these figures")
     ls.add_argument("--history", action="store_true", help="show every record, not only the latest")
     ls.set_defaults(handler=run_list)
+    serve = actions.add_parser("serve", help="review the figures in the browser: a local web app on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8765)")
+    serve.set_defaults(handler=run_serve)
 
 
 def run_add(args) -> int:
@@ -25,8 +29,8 @@ def run_add(args) -> int:
 
     layout = Layout.find()
     path = add_review(layout, args.figure, reviewer=args.reviewer, decision=args.decision, comment=args.comment)
-    print(f"Recorded {args.decision} review of {args.figure.strip()} by {args.reviewer.strip()} in {layout.relative(path)}; "
-          "commit it with the code.")
+    print(f"Recorded {args.decision} review of {args.figure.strip()} by {args.reviewer.strip()} in {layout.relative(path)} "
+          f"(the plotted rows it saw are kept under {layout.relative(layout.reviews_dir)}/_data/); commit both with the code.")
     if regenerate(layout):
         print("Report sources updated with the new review status.")
     else:
@@ -60,4 +64,23 @@ def run_list(args) -> int:
             for r in status.records:
                 print(f"{'':<{width}}    {r['date']}  {r['reviewer']}: {r['decision']} "
                       f"(sha256 {str(r['figure_sha256'])[:12]}) {r.get('comment', '')}")
+    return 0
+
+
+def run_serve(args) -> int:
+    from ..errors import ReviewError
+    from ..paths import Layout
+    from ..review_app import DEFAULT_PORT, serve
+
+    layout = Layout.find()
+    port = DEFAULT_PORT if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        raise ReviewError(f"--port {port} is not a port number (0-65535)")
+    try:
+        serve(layout, port)
+    except OSError as exc:
+        raise ReviewError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
+                          hint="pass another --port, or stop the program that uses this one") from exc
+    except KeyboardInterrupt:
+        print("Review app stopped.")
     return 0
