@@ -59,7 +59,7 @@ def test_release_then_change_then_what_changed(tmp_path):
     assert "`~ changed USA | 2010 | share: value: 0.4 -> 0.45`" in changes
     assert "`alpha/default#fig-shares`: redrawn" in changes
     assert "already released" not in changes
-    assert "Since version 0.1.0: 1 claim(s) changed" in generated(project, "_summary.qmd")
+    assert "Since version 0.1.0: 1 claim changed" in generated(project, "_summary.qmd")
     meta = generated(project, "_metadata.yml")
     assert "output-file: claims-report-v0.2.0" in meta and "Version 0.2.0" in meta
     assert project.cli("check-report").returncode == 0
@@ -85,7 +85,7 @@ def test_drift_against_the_lock_is_listed_with_its_causes(tmp_path):
     write_lock(project.path("claims/lock.json"), rows)
     build(project)
     changes = generated(project, "_changes.qmd")
-    assert "1 claim(s) moved" in changes
+    assert "1 claim moved" in changes
     assert "| [china-ratio](#sec-claim-china-ratio) | value and verdict | 70 (not-reproduced) | 79.9429 (reproduced) |" in changes
 
     # why a claim moved: a data edit and a parameter edit, one build; each moved claim names its cause

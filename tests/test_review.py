@@ -51,7 +51,8 @@ def test_review_flow_from_record_to_needs_review_again(tmp_path):
     assert "What changed in the plotted rows since that review:" in packet_readme and "value: 0.25 -> 0.27" in packet_readme
     claims = generated(project, "_claims.qmd")
     assert "**Review:** **needs review again (last review: approved by Ada Lovelace" in claims
-    assert f"| `{FIGURE}` | yes | `{after[:12]}` | needs review again" in generated(project, "_reviews.qmd")
+    escaped = FIGURE.replace("#", "\\#")  # Markdown text, not a code span, in the appendix table
+    assert f"| {escaped} | yes | `{after[:12]}` | needs review again" in generated(project, "_reviews.qmd")
     assert "1 needs review again" in generated(project, "_summary.qmd")
     assert "needs review again" in project.cli("review", "list", FIGURE, check=True).stdout
     assert project.path("_build/review/alpha/default/fig-shares/README.md").read_text().count("needs review again") == 1
