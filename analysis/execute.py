@@ -105,7 +105,7 @@ class Executor:
         if not runs:
             return []
         outcomes: list[Outcome] = []
-        progress = Progress(len(runs), self.echo)
+        progress = Progress(len(runs), self.echo, expected_durations(self.layout, runs))
         context = get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context) as pool:
             pending = {}
@@ -200,23 +200,46 @@ class Executor:
 
 
 class Progress:
-    """A line per finished run, plus a live bar on a terminal."""
+    """Progress people can trust: a bar with elapsed time and ETA on a terminal, plain lines otherwise.
 
-    def __init__(self, total: int, echo):
+    The ETA weighs each run by its stored duration from earlier builds (the mean for new runs), so a
+    long run finishing early does not make the rest look short.
+    """
+
+    def __init__(self, total: int, echo, expected: dict[str, float] | None = None):
         self.total, self.done, self.echo = total, 0, echo
+        self.expected = expected or {}
+        self.work_total = sum(self.expected.values())
+        self.work_done = 0.0
+        self.t0 = time.monotonic()
         self.bar = None
         if sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="notebook", desc="executing", leave=False)
+            self.bar = tqdm(total=total, unit="run", desc="executing", leave=False,
+                            bar_format="{desc} {n_fmt}/{total_fmt} |{bar}| {elapsed} elapsed, ETA {remaining} {postfix}")
 
     def started(self, address: str) -> None:
         if self.bar is not None:
             self.bar.set_postfix_str(address)
 
+    def eta(self) -> float | None:
+        """Seconds left, from the elapsed time and the share of the expected work done."""
+        elapsed = time.monotonic() - self.t0
+        if self.work_total and self.work_done:
+            return elapsed * (self.work_total - self.work_done) / self.work_done
+        if self.done:
+            return elapsed * (self.total - self.done) / self.done
+        return None
+
     def finished(self, address: str, seconds: float, *, ok: bool) -> None:
         self.done += 1
-        line = f"  [{self.done}/{self.total}] {'ok    ' if ok else 'FAILED'} {address} ({seconds:.1f}s)"
+        self.work_done += self.expected.get(address, 0.0)
+        elapsed = time.monotonic() - self.t0
+        eta = self.eta()
+        left = f", about {clock(eta)} left" if eta is not None and self.done < self.total else ""
+        line = (f"  [{self.done}/{self.total}] {'ok    ' if ok else 'FAILED'} {address} ({seconds:.1f}s; "
+                f"{clock(elapsed)} elapsed{left})")
         if self.bar is not None:
             self.bar.write(line)
             self.bar.update(1)
@@ -226,3 +249,78 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def clock(seconds: float) -> str:
+    """``m:ss`` for a duration in seconds."""
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def about(seconds: float) -> str:
+    """A rounded duration for people: 'about 40 s', 'about 3 min'."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    return f"about {round(seconds / 60)} min"
+
+
+def expected_durations(layout: Layout, runs: list[Run]) -> dict[str, float]:
+    """Each run's duration from its last record; runs never timed get the mean of the others (empty if none timed)."""
+    from .manifest import read_run_record
+
+    known = {}
+    for run in runs:
+        seconds = (read_run_record(layout, run.address) or {}).get("duration_seconds")
+        if isinstance(seconds, (int, float)) and seconds > 0:
+            known[run.address] = float(seconds)
+    if not known:
+        return {}
+    mean = sum(known.values()) / len(known)
+    return {run.address: known.get(run.address, mean) for run in runs}
+
+
+def makespan(durations: list[float], workers: int) -> float:
+    """Wall time of running ``durations`` in order on ``workers`` (each starts as soon as one is free)."""
+    free = [0.0] * max(1, workers)
+    for d in durations:
+        i = free.index(min(free))
+        free[i] += d
+    return max(free)
+
+
+def announce(layout: Layout, plan, todo: list[Run], restored: list[str], workers: int, echo) -> dict[str, float]:
+    """Before executing: what is restored, how many runs execute and an estimate from stored durations."""
+    if restored:
+        echo(f"Restored {len(restored)} run(s) from {layout.relative(layout.build_dir / 'store')} "
+             f"(same inputs as an earlier result, not executed): {', '.join(restored)}")
+    if not todo:
+        echo(f"All {len(plan.runs)} notebook run(s) are current; nothing to execute.")
+        return {}
+    expected = expected_durations(layout, todo)
+    workers = min(len(todo), workers)
+    if len(expected) == len(todo):
+        estimate = about(makespan([expected[r.address] for r in todo], workers))
+        estimate += " (from the durations of their earlier runs)"
+    else:
+        estimate = "no earlier durations to estimate from"
+    echo(f"Executing {len(todo)} notebook run(s) on {workers} worker(s), {estimate}:")
+    for run in todo:
+        echo(f"  - {run.address}: {'; '.join(plan.stale[run.address])}")
+    return expected
+
+
+def restore_results(layout: Layout, cache, runs: list[Run], echo) -> list[str]:
+    """Put the stored results of ``runs`` (whose full input keys are in the store) in place; return their addresses."""
+    from .cache import ResultStore
+    from .manifest import write_run_record
+
+    store, restored = ResultStore(cache), []
+    for run in runs:
+        entry = store.lookup(run)
+        record = store.restore(run, entry) if entry is not None else None
+        if record is None:
+            continue
+        write_run_record(layout, run.address, record)
+        cache.record_success(run)
+        restored.append(run.address)
+    return restored

@@ -24,8 +24,7 @@ def run(args) -> int:
 
     layout = Layout.find()
     result = build(layout, args.runs or None, force=args.force, workers=args.workers)
-    print(f"Built in {result.seconds:.1f}s: {len(result.executed)} executed, {len(result.current)} current. "
-          f"Manifest: {layout.relative(layout.manifest)}")
+    print(finished_line(layout, result))
     if args.no_render or not result.report_generated:
         return EXIT_OK
     try:
@@ -34,3 +33,14 @@ def run(args) -> int:
         print(f"Render skipped: {exc.message}; everything else is built. To render, {exc.hint}.", file=sys.stderr)
         return EXIT_NOT_RENDERED
     return EXIT_OK
+
+
+def finished_line(layout, result) -> str:
+    """After a build: wall time, what was executed/restored/current, and where the outputs are."""
+    counts = f"{len(result.executed)} executed, {len(result.restored)} restored, {len(result.current)} current"
+    where = [f"executed notebooks in {layout.relative(layout.executed_dir)}/", f"manifest {layout.relative(layout.manifest)}"]
+    if result.ledger is not None:
+        where.append(f"ledger {layout.relative(layout.build_dir / 'ledger.json')}")
+    if result.report_generated:
+        where.append(f"report sources in {layout.relative(layout.generated_report_dir)}/")
+    return f"Built in {result.seconds:.1f}s: {counts}. Outputs: " + ", ".join(where)
