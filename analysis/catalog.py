@@ -12,6 +12,7 @@ in ``analysis.datadiff`` and ``analysis.refresh``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -331,12 +332,18 @@ def table_cache_path(catalog: Catalog, name: str, sha256: str) -> Path:
     The name hashes the file's bytes, its catalog entry without the checksum fields (schema, dialect,
     ...), the pandas version and :data:`TABLE_FORMAT`: any change to one of them is a miss.
     """
-    import pandas as pd
-
     entry = {k: v for k, v in catalog.entry(name).items() if k not in {"hash", "bytes"}}
-    schema = json.dumps([entry, pd.__version__, TABLE_FORMAT], sort_keys=True, ensure_ascii=False)
+    schema = json.dumps([entry, _pandas_version(), TABLE_FORMAT], sort_keys=True, ensure_ascii=False)
     schema_sha = file_sha256_bytes(schema.encode("utf-8"))
     return catalog.layout.state_dir / "tables" / f"{name}-{sha256[:32]}-{schema_sha[:32]}.pickle"
+
+
+@functools.lru_cache(maxsize=1)
+def _pandas_version() -> str:
+    """pandas' installed version, without importing pandas (the build process does not need it)."""
+    from importlib import metadata
+
+    return metadata.version("pandas")
 
 
 def cached_table(catalog: Catalog, name: str, sha256: str):

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -23,6 +24,7 @@ from .errors import NotebookFailed
 from .manifest import now, package_versions
 from .paths import ROOT_ENV, Layout
 from .project import Run
+from . import warm
 
 CELL_TIMEOUT_SECONDS = 900
 
@@ -56,6 +58,7 @@ def _execute_in_worker(job: dict) -> dict:
             progress_bar=False,
             start_timeout=300,  # a loaded CI machine can take minutes to start a kernel
             execution_timeout=CELL_TIMEOUT_SECONDS,
+            **warm_engine_options(),
         )
     except PapermillExecutionError as exc:
         return {
@@ -68,7 +71,34 @@ def _execute_in_worker(job: dict) -> dict:
             "ok": False, "started": started, "duration": time.monotonic() - t0,
             "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc), "source": ""},
         }
-    return {"ok": True, "started": started, "finished": now(), "duration": time.monotonic() - t0}
+    return {"ok": True, "started": started, "finished": now(), "duration": time.monotonic() - t0,
+            "kernel": "warm" if os.environ.get(warm.SOCKET_ENV) else "cold"}
+
+
+def warm_engine_options() -> dict:
+    """papermill/nbclient options for a warm run: kernels forked by the build's template (none if cold)."""
+    socket_path = os.environ.get(warm.SOCKET_ENV)
+    return {"kernel_manager_class": warm.manager_class(socket_path)} if socket_path else {}
+
+
+def start_template(layout: Layout, runs: list, echo):
+    """Start the warm-run template for this build (None if runs are cold: one run, no fork, or it failed)."""
+    if len(runs) < 2 or not warm.available():
+        return None
+    template = warm.Template(layout.root, layout.state_dir / "warm-template.log")
+    if template.wait_ready():
+        return template
+    echo(f"  (warm runs unavailable, see {layout.relative(layout.state_dir / 'warm-template.log')}; running cold)")
+    return None
+
+
+@contextmanager
+def stopping(template):
+    try:
+        yield
+    finally:
+        if template is not None:
+            template.stop()
 
 
 class Executor:
@@ -97,6 +127,7 @@ class Executor:
                 LOAD_LOG_ENV: str(log),
                 ALLOWED_ENV: ",".join(run.datasets),
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                warm.SOCKET_ENV: getattr(self, "warm_socket", None) or "",
             },
         }
 
@@ -105,9 +136,11 @@ class Executor:
         if not runs:
             return []
         outcomes: list[Outcome] = []
+        template = start_template(self.layout, runs, self.echo)
+        self.warm_socket = template.socket_path if template else None
         progress = Progress(len(runs), self.echo, expected_durations(self.layout, runs))
         context = get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context) as pool:
+        with stopping(template), ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context) as pool:
             pending = {}
             queue = list(runs)
 
@@ -172,6 +205,7 @@ class Executor:
             "started": result["started"],
             "finished": result["finished"],
             "duration_seconds": round(result["duration"], 2),
+            "kernel": result.get("kernel", "cold"),  # warm: forked from the build's template (analysis.warm)
             "versions": package_versions(),
         }
 
