@@ -324,15 +324,17 @@ def load(name: str, *, layout: Layout | None = None):
 # Validated once: typed tables cached by file hash + schema hash --------------------------------
 
 TABLE_FORMAT = 1  # bump when read_typed() changes what it produces
+NOT_READ_BY_VALIDATION = {"hash", "bytes", "refresh", "obtained", "sources", "licenses", "title", "description", "confidence"}
 
 
 def table_cache_path(catalog: Catalog, name: str, sha256: str) -> Path:
     """Where the typed table of dataset ``name`` with file hash ``sha256`` is cached.
 
-    The name hashes the file's bytes, its catalog entry without the checksum fields (schema, dialect,
-    ...), the pandas version and :data:`TABLE_FORMAT`: any change to one of them is a miss.
+    The name hashes the file's bytes, its catalog entry without the checksum and provenance fields
+    (so: name, path, schema, dialect, format, encoding...), the pandas version and :data:`TABLE_FORMAT`:
+    any change to one of them is a miss. ``data accept`` re-dating ``obtained.accessed`` is not.
     """
-    entry = {k: v for k, v in catalog.entry(name).items() if k not in {"hash", "bytes"}}
+    entry = {k: v for k, v in catalog.entry(name).items() if k not in NOT_READ_BY_VALIDATION}
     schema = json.dumps([entry, _pandas_version(), TABLE_FORMAT], sort_keys=True, ensure_ascii=False)
     schema_sha = file_sha256_bytes(schema.encode("utf-8"))
     return catalog.layout.state_dir / "tables" / f"{name}-{sha256[:32]}-{schema_sha[:32]}.pickle"
