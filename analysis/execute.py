@@ -48,6 +48,7 @@ def _execute_in_worker(job: dict) -> dict:
     from papermill.exceptions import PapermillExecutionError
 
     started, t0 = now(), time.monotonic()
+    warm.last_kernel = None
     try:
         papermill.execute_notebook(
             job["source"],
@@ -72,7 +73,7 @@ def _execute_in_worker(job: dict) -> dict:
             "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc), "source": ""},
         }
     return {"ok": True, "started": started, "finished": now(), "duration": time.monotonic() - t0,
-            "kernel": "warm" if os.environ.get(warm.SOCKET_ENV) else "cold"}
+            "kernel": warm.last_kernel or "cold"}
 
 
 def warm_engine_options() -> dict:
@@ -251,7 +252,7 @@ class Progress:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="run", desc="executing", leave=False,
-                            bar_format="{desc} {n_fmt}/{total_fmt} |{bar}| {elapsed} elapsed, ETA {remaining} {postfix}")
+                            bar_format="{desc} {n_fmt}/{total_fmt} |{bar:30}| {elapsed} elapsed, ETA {remaining}{postfix}")
 
     def started(self, address: str) -> None:
         if self.bar is not None:

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 SOCKET_ENV = "CLAIMCHECK_WARM_SOCKET"
+last_kernel: str | None = None  # in a worker: how its last kernel started ("warm" or "cold")
 COLD_ENV = "CLAIMCHECK_COLD"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "frictionless",
@@ -243,7 +244,14 @@ def manager_class(socket_path: str):
             cwd = kwargs.get("cwd") or os.getcwd()
             env = {**(kwargs.get("env") or os.environ), "JPY_PARENT_PID": str(os.getpid())}  # as jupyter_client's launcher
             loop = asyncio.get_running_loop()
-            pid = await loop.run_in_executor(None, request_fork, socket_path, cmd, env, cwd)
+            global last_kernel
+            try:
+                pid = await loop.run_in_executor(None, request_fork, socket_path, cmd, env, cwd)
+            except (OSError, ValueError, KeyError) as exc:  # the template went away: start this kernel cold
+                print(f"warm template unreachable ({exc}); starting a cold kernel", file=sys.stderr)
+                last_kernel = "cold"
+                return await super().launch_kernel(cmd, **kwargs)
+            last_kernel = "warm"
             self.process = ForkedKernel(pid)
             self.pid = self.pgid = pid  # the child calls setsid(): its group id is its pid
             self.cwd = cwd
