@@ -104,6 +104,8 @@ def _become_kernel(request: dict, fds: list[int]) -> None:
             os.close(fd)
         os.environ.clear()
         os.environ.update(request["env"])
+        # ipykernel exits when this parent goes away: the template, which exits when the build does
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())
         os.chdir(request["cwd"])
         if sys.path and sys.path[0] in ("", os.getcwd()):  # as ipykernel_launcher does
             del sys.path[0]
@@ -242,7 +244,7 @@ def manager_class(socket_path: str):
 
         async def launch_kernel(self, cmd, **kwargs):
             cwd = kwargs.get("cwd") or os.getcwd()
-            env = {**(kwargs.get("env") or os.environ), "JPY_PARENT_PID": str(os.getpid())}  # as jupyter_client's launcher
+            env = dict(kwargs.get("env") or os.environ)
             loop = asyncio.get_running_loop()
             global last_kernel
             try:
