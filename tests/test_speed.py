@@ -148,3 +148,21 @@ def test_a_dataset_is_validated_once_per_file_and_schema_and_checksums_still_hol
     dp_path.write_text(json.dumps(dp, indent=2))
     with pytest.raises(AssertionError, match="validated again"):
         catalog.load("src-one.values", layout=layout)
+
+
+def test_a_run_whose_template_is_gone_starts_a_cold_kernel_and_says_so(mini, monkeypatch, capfd):
+    import papermill
+
+    from analysis import warm
+
+    monkeypatch.setenv("CLAIMCHECK_PROJECT_ROOT", str(mini.root))
+    monkeypatch.setenv("PYTHONPATH", str(mini.root))
+    out = mini.path("beta-out.ipynb")
+    papermill.execute_notebook(str(mini.path("notebooks/beta.ipynb")), str(out), kernel_name="python3",
+                               cwd=str(mini.root), progress_bar=False,
+                               kernel_manager_class=warm.manager_class(str(mini.path("no-template.sock"))))
+    assert warm.last_kernel == "cold"
+    assert "warm template unreachable" in capfd.readouterr().err
+    from analysis.claims import recorded_in
+
+    assert [r["claim"] for r in recorded_in(json.loads(out.read_text()))] == ["usa-gerd-2020"]
