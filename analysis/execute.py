@@ -356,6 +356,8 @@ def restore_results(layout: Layout, cache, runs: list[Run], echo) -> list[str]:
         if record is None:
             continue
         write_run_record(layout, run.address, record)
-        cache.record_success(run)
+        cache.dep.save_success(cache.task(run))
         restored.append(run.address)
+    if restored:
+        cache.dep.backend.commit()  # one commit for all (an interrupted restore is simply redone)
     return restored
