@@ -7,11 +7,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .cache import RunCache
-from .catalog import Catalog
+from .cache import ResultStore, RunCache
+from .catalog import Catalog, preflight
 from .claims import Register
 from .errors import BuildLocked, CatalogError, ProjectFileError
-from .execute import Executor
+from .execute import Executor, announce, restore_results
 from .manifest import now, read_run_record, write_manifest, write_run_record
 from .paths import Layout
 from .project import Project, Run
@@ -23,6 +23,7 @@ class Plan:
 
     runs: list[Run]
     stale: dict[str, list[str]] = field(default_factory=dict)
+    restorable: set[str] = field(default_factory=set)  # stale runs whose result is in _build/store
 
     @property
     def to_execute(self) -> list[Run]:
@@ -95,6 +96,8 @@ def plan(context: Context, selection: list[str] | None = None, *, force: bool = 
             staleness = cache.staleness(run, previous_parameters=(previous or {}).get("parameters"))
             if staleness.stale:
                 result.stale[run.address] = staleness.reasons
+                if ResultStore(cache).lookup(run) is not None:
+                    result.restorable.add(run.address)
     return result
 
 
@@ -126,6 +129,7 @@ class BuildResult:
     ledger: list[dict] | None = None
     manifest: dict | None = None
     report_generated: bool = False
+    restored: list[str] = field(default_factory=list)  # stale runs restored from _build/store, not executed
 
 
 def execute(context: Context, selection=None, *, force=False, workers=None, echo=print) -> BuildResult:
@@ -134,20 +138,18 @@ def execute(context: Context, selection=None, *, force=False, workers=None, echo
     layout = context.layout
     the_plan = plan(context, selection, force=force)
     todo = the_plan.to_execute
-    if todo:
-        previous = [read_run_record(layout, r.address) for r in todo]
-        expected = sum((p or {}).get("duration_seconds", 0) for p in previous)
-        hint = f" (last runs took {expected:.0f}s in total)" if all(previous) and expected else ""
-        echo(f"Executing {len(todo)} notebook run(s) on {min(len(todo), Executor(layout, workers).workers)} worker(s){hint}:")
-        for run in todo:
-            echo(f"  - {run.address}: {'; '.join(the_plan.stale[run.address])}")
-    else:
-        echo(f"All {len(the_plan.runs)} notebook run(s) are current; nothing to execute.")
+    preflight(context.catalog, {name for run in todo for name in run.datasets})  # checks before kernels
     with context.cache() as cache:
+        store = ResultStore(cache)
+
         def on_success(run: Run, record: dict) -> None:
             write_run_record(layout, run.address, record)
             cache.record_success(run)
+            store.put(run, record)
 
+        restored = restore_results(layout, cache, [r for r in todo if r.address in the_plan.restorable], echo)
+        todo = [r for r in todo if r.address not in restored]
+        announce(layout, the_plan, todo, restored, Executor(layout, workers).workers, echo)
         Executor(layout, workers, echo=echo).execute(todo, on_success)
     records = {}
     for run in context.project.runs():
@@ -156,7 +158,7 @@ def execute(context: Context, selection=None, *, force=False, workers=None, echo
             records[run.address] = record
     manifest = write_manifest(layout, records, started=started, executed=[r.address for r in todo])
     return BuildResult([r.address for r in todo], [r.address for r in the_plan.current],
-                       time.monotonic() - t0, manifest=manifest)
+                       time.monotonic() - t0, manifest=manifest, restored=restored)
 
 
 def report_drift(layout: Layout, rows: list[dict], echo=print) -> None:

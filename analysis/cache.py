@@ -4,7 +4,12 @@ A run is current only when all of these are unchanged since its last successful 
 its notebook's code cells, its parameters, the checksum of every dataset it reads (and that
 dataset's catalog entry), the register entries it records, and the ``analysis`` package source.
 Each input is a doit ``file_dep``; small key files under ``_build/.state`` stand in for the inputs
-that are not files of their own (parameters, catalog entries, register entries).
+that are not files of their own (parameters, catalog entries, register entries). Dependencies and
+targets are named by paths relative to the project root, so a copied or cloned project with its
+``_build/`` is as current as the original (see ``docs/build-speed.md``).
+
+``ResultStore`` keeps every successful result by the hash of its full input key, so a run whose
+inputs return to an earlier state (a reverted data change) is restored instead of executed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 from doit.dependency import Dependency, FileChangedChecker, SqliteDB
 from doit.task import Task
 
-from .files import canonical_json, file_sha256, notebook_code_sha256, write_if_changed
+from .files import atomic_write_bytes, canonical_json, file_sha256, file_sha256_bytes, notebook_code_sha256, write_if_changed
 from .paths import Layout
 from .project import Run
 
@@ -48,14 +53,36 @@ class DurableSqliteDB(SqliteDB):
 
 
 class ContentChecker(FileChangedChecker):
-    """doit checker comparing content fingerprints (timestamps alone never make a run stale)."""
+    """doit checker comparing content fingerprints (timestamps alone never make a run stale).
+
+    Dependencies are project-relative paths, resolved against ``root`` (set by :func:`checker_for`).
+    """
+
+    root: Path = Path(".")
+
+    def _path(self, dep) -> Path:
+        return self.root / dep
+
+    def exists(self, file_path) -> bool:
+        return self._path(file_path).exists()
+
+    def info(self, file_path):
+        try:
+            return os.stat(self._path(file_path))
+        except OSError:
+            raise self.CheckerError(f"dependent file {file_path!r} does not exist") from None
 
     def check_modified(self, file_path, file_stat, state):
-        return state != fingerprint(file_path)
+        return state != fingerprint(self._path(file_path))
 
     def get_state(self, dep, current_state):
-        state = fingerprint(dep)
+        state = fingerprint(self._path(dep))
         return None if state == current_state else state
+
+
+def checker_for(root: Path) -> type:
+    """A :class:`ContentChecker` class resolving relative dependency paths against ``root``."""
+    return type("RelativeContentChecker", (ContentChecker,), {"root": Path(root)})
 
 
 @dataclass
@@ -76,7 +103,7 @@ class RunCache:
         self._written_dataset_keys: set[str] = set()
         self.register = register or {}  # notebook name -> list of register entries it records
         layout.state_dir.mkdir(parents=True, exist_ok=True)
-        self.dep = Dependency(DurableSqliteDB, str(layout.state_dir / "doit.sqlite"), checker_cls=ContentChecker)
+        self.dep = Dependency(DurableSqliteDB, str(layout.state_dir / "doit.sqlite"), checker_cls=checker_for(layout.root))
 
     def __enter__(self):
         return self
@@ -121,7 +148,11 @@ class RunCache:
             deps += [self.layout.dataset_file(name), self._dataset_key(name)]
         deps += self.package_dependencies(run)
         targets = [self.layout.executed_notebook(run.address), self.layout.run_record(run.address)]
-        return Task(run.address, actions=None, file_dep=[str(d) for d in deps], targets=[str(t) for t in targets])
+        return Task(run.address, actions=None, file_dep=[self._rel(d) for d in deps], targets=[self._rel(t) for t in targets])
+
+    def _rel(self, path: Path) -> str:
+        """A dependency's name in the database: its path relative to the project root (posix)."""
+        return Path(path).relative_to(self.layout.root).as_posix()
 
     # queries -------------------------------------------------------------------------------------
     def staleness(self, run: Run, *, previous_parameters: dict | None = None) -> Staleness:
@@ -151,15 +182,15 @@ class RunCache:
         if status.reasons.get("missing_target"):
             reasons.append("output missing")
         if status.reasons.get("missing_file_dep"):
-            reasons += [f"input missing: {rel(Path(p))}" for p in status.reasons["missing_file_dep"]]
+            reasons += [f"input missing: {p}" for p in status.reasons["missing_file_dep"]]
         changed = list(dict.fromkeys(status.reasons.get("changed_file_dep", [])))
         added = set(status.reasons.get("added_file_dep", []))
         for path in status.reasons.get("removed_file_dep", []):
             if "/catalog/" not in path:
-                reasons.append(f"no longer reads {rel(Path(path))}")
+                reasons.append(f"no longer reads {rel(self.layout.root / path)}")
         package_changed = []
         for path in changed:
-            p = Path(path)
+            p = self.layout.root / path
             if path in added and "/catalog/" not in path:
                 reasons.append(f"now reads {rel(p)}")
                 continue
@@ -194,3 +225,83 @@ class RunCache:
             elif previous[name] != run.parameters[name]:
                 out.append(f"parameter {name} changed ({previous[name]!r} -> {run.parameters[name]!r})")
         return out or ["parameters changed"]
+
+
+# Results restored by content -----------------------------------------------------------------------
+
+def key_hash(key: dict) -> str:
+    """sha256 of an input key's canonical JSON."""
+    return file_sha256_bytes(canonical_json(key).encode("utf-8"))
+
+
+class ResultStore:
+    """Content-addressed store of successful run results under ``_build/store/``.
+
+    ``results/<base>/<full>.json`` holds a run record, where ``base`` hashes every input but the
+    ``analysis`` modules and ``full`` hashes them all (the modules a run imports are known only after
+    it ran, so candidates under ``base`` are checked against the current module sources).
+    ``objects/<sha256>.ipynb`` holds the executed notebooks' bytes. Only hashes and project-relative
+    paths are stored, so a copied project with its ``_build/`` restores the same results.
+    """
+
+    def __init__(self, cache: "RunCache"):
+        self.cache = cache
+        self.root = cache.layout.build_dir / "store"
+
+    def input_key(self, run: Run, modules: list[str]) -> dict:
+        """The full input key of ``run`` if it imports ``modules``: content hashes of everything it depends on."""
+        layout = self.cache.layout
+        self.cache.task(run)  # writes the key files (parameters, register and catalog entries)
+        return {
+            "address": run.address,
+            "notebook_code": fingerprint(layout.notebook_source(run.notebook)),
+            "parameters": run.parameters,
+            "register": fingerprint(self.cache._register_key(run.notebook)),
+            "datasets": {name: {"file": fingerprint(layout.dataset_file(name)),
+                                "entry": fingerprint(self.cache._dataset_key(name))} for name in sorted(run.datasets)},
+            "modules": {m: fingerprint(layout.package_dir / m) for m in sorted(modules)},
+        }
+
+    def _base(self, run: Run) -> Path:
+        key = self.input_key(run, [])
+        key.pop("modules")
+        return self.root / "results" / key_hash(key)
+
+    def _object(self, sha256: str) -> Path:
+        return self.root / "objects" / f"{sha256}.ipynb"
+
+    def put(self, run: Run, record: dict) -> None:
+        """Keep the result of a successful run (its executed notebook and record)."""
+        out = self.cache.layout.executed_notebook(run.address)
+        data = out.read_bytes()
+        sha = file_sha256_bytes(data)
+        if not self._object(sha).exists():
+            atomic_write_bytes(self._object(sha), data)
+        modules = record.get("analysis_modules") or []
+        full = key_hash(self.input_key(run, modules))
+        write_if_changed(self._base(run) / f"{full}.json", canonical_json({"notebook_sha256": sha, "record": record}))
+
+    def lookup(self, run: Run) -> dict | None:
+        """The stored result whose full input key equals ``run``'s current one, or None."""
+        try:
+            base = self._base(run)
+            candidates = sorted(base.glob("*.json"))
+        except OSError:  # an input is missing: nothing can match
+            return None
+        for path in candidates:
+            try:
+                entry = json.loads(path.read_text(encoding="utf-8"))
+                modules = entry["record"].get("analysis_modules") or []
+                if key_hash(self.input_key(run, modules)) == path.stem and self._object(entry["notebook_sha256"]).is_file():
+                    return entry
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged or stale entry is no match
+        return None
+
+    def restore(self, run: Run, entry: dict) -> dict | None:
+        """Put a stored result in place of ``run``'s output; return its record (None if the object is damaged)."""
+        data = self._object(entry["notebook_sha256"]).read_bytes()
+        if file_sha256_bytes(data) != entry["notebook_sha256"]:
+            return None
+        atomic_write_bytes(self.cache.layout.executed_notebook(run.address), data)
+        return entry["record"]

@@ -12,6 +12,7 @@ in ``analysis.datadiff`` and ``analysis.refresh``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -297,13 +298,13 @@ def load(name: str, *, layout: Layout | None = None):
 
     Types: integer/year -> Int64, number -> float64, string -> string, boolean -> boolean,
     date/datetime -> datetime64; other types (yearmonth, ...) stay strings. ``frame.attrs`` holds
-    the dataset name, its sha256 and its caption credit.
+    the dataset name, its sha256 and its caption credit. The file's checksum is verified on every
+    load; the schema validation and typing are done once per (file hash, schema hash) and the typed
+    table is kept under ``_build/.state/tables/`` (see :func:`typed_table`).
 
     Raises DataIntegrityError (changed or missing file), SchemaError (file does not match its schema),
     UndeclaredDatasetError (the running notebook may not read this dataset) or CatalogError.
     """
-    import pandas as pd
-
     allowed = os.environ.get(ALLOWED_ENV)
     if allowed is not None and name not in allowed.split(","):
         run = os.environ.get(RUN_ENV, "this notebook")
@@ -313,9 +314,79 @@ def load(name: str, *, layout: Layout | None = None):
         )
     catalog = Catalog.load(layout)
     sha = catalog.verify_checksum(name)
-    catalog.validate(name)
+    frame = typed_table(catalog, name, sha)
     path = catalog.path(name)
     remember_accepted(catalog.layout, path, sha)
+    frame.attrs.update({"dataset": name, "sha256": sha, "credit": credit(catalog.entry(name))})
+    record = {"dataset": name, "path": catalog.layout.relative(path), "sha256": sha}
+    loaded.append(record)
+    runlog.append(record)
+    return frame
+
+
+# Validated once: typed tables cached by file hash + schema hash --------------------------------
+
+TABLE_FORMAT = 1  # bump when read_typed() changes what it produces
+NOT_READ_BY_VALIDATION = {"hash", "bytes", "refresh", "obtained", "sources", "licenses", "title", "description", "confidence"}
+
+
+def table_cache_path(catalog: Catalog, name: str, sha256: str) -> Path:
+    """Where the typed table of dataset ``name`` with file hash ``sha256`` is cached.
+
+    The name hashes the file's bytes, its catalog entry without the checksum and provenance fields
+    (so: name, path, schema, dialect, format, encoding...), the pandas version and :data:`TABLE_FORMAT`:
+    any change to one of them is a miss. ``data accept`` re-dating ``obtained.accessed`` is not.
+    """
+    entry = {k: v for k, v in catalog.entry(name).items() if k not in NOT_READ_BY_VALIDATION}
+    schema = json.dumps([entry, _pandas_version(), TABLE_FORMAT], sort_keys=True, ensure_ascii=False)
+    schema_sha = file_sha256_bytes(schema.encode("utf-8"))
+    return catalog.layout.state_dir / "tables" / f"{name}-{sha256[:32]}-{schema_sha[:32]}.pickle"
+
+
+@functools.lru_cache(maxsize=1)
+def _pandas_version() -> str:
+    """pandas' installed version, without importing pandas (the build process does not need it)."""
+    from importlib import metadata
+
+    return metadata.version("pandas")
+
+
+def cached_table(catalog: Catalog, name: str, sha256: str):
+    """The cached typed table for this file and schema, or None (missing or unreadable)."""
+    import pickle
+
+    path = table_cache_path(catalog, name, sha256)
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
+        return None
+
+
+def store_table(catalog: Catalog, name: str, sha256: str, frame) -> None:
+    """Keep a validated typed table (best effort: a read-only ``_build/`` must not stop a load)."""
+    import pickle
+
+    try:
+        atomic_write_bytes(table_cache_path(catalog, name, sha256), pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass
+
+
+def typed_table(catalog: Catalog, name: str, sha256: str):
+    """The typed table of a dataset whose checksum ``sha256`` was just verified: validated once, then cached."""
+    frame = cached_table(catalog, name, sha256)
+    if frame is None:
+        catalog.validate(name)
+        frame = read_typed(catalog, name)
+        store_table(catalog, name, sha256, frame)
+    return frame
+
+
+def read_typed(catalog: Catalog, name: str):
+    """Read a dataset's CSV into a DataFrame typed by its Table Schema (no checks)."""
+    import pandas as pd
+
+    path = catalog.path(name)
     fields = catalog.entry(name)["schema"]["fields"]
     dtypes = {f["name"]: PANDAS_TYPES.get(f.get("type", "string"), "string") for f in fields}
     dates = [f["name"] for f in fields if f.get("type") in {"date", "datetime"}]
@@ -330,11 +401,24 @@ def load(name: str, *, layout: Layout | None = None):
             false = set(f.get("falseValues", ["false", "False", "FALSE", "0"]))
             frame[f["name"]] = frame[f["name"]].map(
                 lambda v: True if v in true else False if v in false else pd.NA).astype("boolean")
-    frame.attrs.update({"dataset": name, "sha256": sha, "credit": credit(catalog.entry(name))})
-    record = {"dataset": name, "path": catalog.layout.relative(path), "sha256": sha}
-    loaded.append(record)
-    runlog.append(record)
     return frame
+
+
+def preflight(catalog: Catalog, names) -> None:
+    """Checks before kernels: verify the checksum of every dataset in ``names``, then its schema.
+
+    Raises DataIntegrityError / SchemaError naming the file before anything is written; only when
+    every file passed are the newly validated typed tables cached (so the runs do not validate again).
+    """
+    names = sorted(set(names))
+    hashes = {name: catalog.verify_checksum(name) for name in names}
+    fresh = {}
+    for name in names:
+        if not table_cache_path(catalog, name, hashes[name]).is_file():
+            catalog.validate(name)
+            fresh[name] = read_typed(catalog, name)
+    for name, frame in fresh.items():
+        store_table(catalog, name, hashes[name], frame)
 
 
 def credit(entry: dict) -> str:

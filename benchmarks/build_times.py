@@ -1,16 +1,27 @@
-"""Benchmark the build: cold, no-op and one-data-file-changed builds, each beside a naive baseline
-(every notebook run once, in sequence, with plain papermill) measured in the same run.
+"""Benchmark the build against a naive baseline measured in the same run, and print every figure of
+issue 13's "Done when" (see docs/build-speed.md for the design and the last numbers).
 
-    python benchmarks/build_times.py                # the small scenario project (fast)
-    python benchmarks/build_times.py --project .    # this repository's real project
+    python benchmarks/build_times.py                              # the small scenario project (fast)
+    python benchmarks/build_times.py --project .                  # this repository's real project
+    python benchmarks/build_times.py --project . --only global_rd_shares   # a subset of its runs
 
-Prints a table of wall-clock seconds. Nothing in the source project is modified (it works on a copy).
+Scenarios, each on a copy (nothing in the source project is modified):
+
+* naive: every selected run once, in sequence, with plain papermill and no cache of the project's
+  (the dataset validation cache is emptied before each run, as if it did not exist);
+* cold build (``-j``, default 2 workers; ``--also-cold-kernels`` adds a build with warm runs off);
+* no-op build, i.e. what ``make report`` runs, without Quarto (and with it, if one is found);
+* a data change (one number rewritten, same value) accepted and built, then reverted, accepted and built;
+* a clone of the built project with its ``_build/`` copied alongside: ``status``;
+* a tampered data file: ``build`` must stop before any kernel starts, ``_build/`` unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -24,102 +35,174 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def copy_project(source: Path, dest: Path) -> Path:
-    ignore = shutil.ignore_patterns("_build", "_site", ".venv", "__pycache__", ".git", "*.egg-info", "tests", "benchmarks")
+    ignore = shutil.ignore_patterns("_build", "_site", ".venv", "__pycache__", ".git", "*.egg-info", "tests",
+                                    "benchmarks", ".pytest_cache")
     shutil.copytree(source, dest, ignore=ignore)
     if not (dest / "analysis").exists():
         shutil.copytree(REPO / "analysis", dest / "analysis", ignore=ignore)
     return dest
 
 
-def timed(fn) -> float:
+def cli(root: Path, *args: str, ok=(0,), quarto: str | None = None, env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
+    """Run ``python -m analysis ARGS`` in ``root``; return (wall seconds, process)."""
+    full = {k: v for k, v in os.environ.items() if k not in {"CLAIMCHECK_PROJECT_ROOT", "QUARTO"}}
+    full.update(env or {})
+    if quarto:
+        full["QUARTO"] = quarto
+    else:
+        full["PATH"] = os.pathsep.join(p for p in full["PATH"].split(os.pathsep) if not (Path(p) / "quarto").exists())
     t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    proc = subprocess.run([sys.executable, "-m", "analysis", *args], cwd=root, env=full, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if proc.returncode not in ok:
+        raise SystemExit(f"analysis {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return seconds, proc
 
 
-def cli(root: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "CLAIMCHECK_PROJECT_ROOT"}
-    proc = subprocess.run([sys.executable, "-m", "analysis", *args], cwd=root, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"analysis {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-
-
-def naive_baseline(root: Path) -> float:
-    """Every run once, in sequence, with plain papermill (no cache, no parallelism)."""
+def selected_runs(root: Path, only: list[str]):
     sys.path.insert(0, str(root))
     from analysis.paths import Layout
     from analysis.project import Project
+
+    return Project.load(Layout(root)).runs(only or None)
+
+
+def naive_baseline(root: Path, runs) -> float:
+    """Every run once, in sequence, with plain papermill (no cache of the project's, no parallelism)."""
     import papermill
 
-    runs = Project.load(Layout(root)).runs()
     out_dir = Path(tempfile.mkdtemp(prefix="naive-"))
-    os.environ["CLAIMCHECK_PROJECT_ROOT"] = str(root)
-
-    def run_all():
+    tables = root / "_build" / ".state" / "tables"
+    env_before = dict(os.environ)
+    os.environ.update({"CLAIMCHECK_PROJECT_ROOT": str(root),
+                       "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))})
+    saved_stderr = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # the kernels' start-up chatter (the build keeps it in per-run logs)
+    try:
+        t0 = time.perf_counter()
         for run in runs:
+            shutil.rmtree(tables, ignore_errors=True)  # every load validates, as without the project's cache
             papermill.execute_notebook(str(root / "notebooks" / f"{run.notebook}.ipynb"),
                                        str(out_dir / f"{run.notebook}-{run.parameter_set}.ipynb"),
                                        parameters=run.parameters, kernel_name="python3", cwd=str(root),
                                        progress_bar=False)
-
-    try:
-        return timed(run_all)
+        return time.perf_counter() - t0
     finally:
-        os.environ.pop("CLAIMCHECK_PROJECT_ROOT", None)
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.close(devnull)
+        os.environ.clear()
+        os.environ.update(env_before)
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
-def change_first_dataset(root: Path) -> str:
-    """Rewrite one number of the first used dataset without changing its value (0.3 -> 0.30), and re-record its hash."""
-    import csv
-    import io
-
-    import yaml
-
-    dp_path = root / "data" / "datapackage.json"
-    dp = json.loads(dp_path.read_text())
-    used = set()
-    for entry in (yaml.safe_load((root / "project.yml").read_text())["notebooks"] or {}).values():
-        used.update(entry.get("datasets") or [])
-    resource = next(r for r in dp["resources"] if r["name"] in used)
+def rewrite_one_number(root: Path, runs) -> tuple[str, bytes]:
+    """Rewrite the last number of a dataset the runs read (0.3 -> 0.30: same value, new bytes); return (name, old bytes)."""
+    dp = json.loads((root / "data" / "datapackage.json").read_text())
+    used = {name for run in runs for name in run.datasets}
+    resource = next(r for r in dp["resources"] if r["name"] in used
+                    and "value" in [f["name"] for f in r["schema"]["fields"]])
     path = root / "data" / resource["path"]
-    rows = list(csv.reader(io.StringIO(path.read_text())))
+    original = path.read_bytes()
+    rows = list(csv.reader(io.StringIO(original.decode("utf-8"))))
     column = rows[0].index("value")
-    number = rows[-1][column]
-    rows[-1][column] = number + "0" if "." in number else number + ".0"
+    row = next(r for r in reversed(rows[1:]) if r[column])
+    row[column] = row[column] + "0" if "." in row[column] else row[column] + ".0"
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
-    path.write_text(buffer.getvalue())
-    data = path.read_bytes()
-    resource["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
-    resource["bytes"] = len(data)
-    dp_path.write_text(json.dumps(dp, indent=2, ensure_ascii=False) + "\n")
-    return resource["name"]
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return resource["name"], original
+
+
+def tree(root: Path) -> dict[str, tuple[str, int]]:
+    return {p.relative_to(root).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def manifest(root: Path) -> dict:
+    return json.loads((root / "_build" / "manifest.json").read_text())
+
+
+def find_quarto(explicit: str | None) -> str | None:
+    if explicit:
+        return explicit
+    return os.environ.get("QUARTO") or shutil.which("quarto")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, default=REPO / "tests" / "fixtures" / "miniproject")
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--only", nargs="*", default=[], metavar="NOTEBOOK[/SET]", help="a subset of the runs")
+    parser.add_argument("--workers", "-j", type=int, default=2)
+    parser.add_argument("--quarto", default=None, help="quarto executable for the no-op report with Quarto present")
+    parser.add_argument("--also-cold-kernels", action="store_true", help="also time a cold build with warm runs off")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-"))
+    rows: list[tuple[str, float | None, str]] = []
     try:
         root = copy_project(args.project.resolve(), work / "project")
-        extra = ["--workers", str(args.workers)] if args.workers else []
-        cold = timed(lambda: cli(root, "build", "--no-render", *extra))
-        noop = timed(lambda: cli(root, "build", "--no-render", *extra))
-        changed = change_first_dataset(root)
-        one = timed(lambda: cli(root, "build", "--no-render", *extra))
-        executed = json.loads((root / "_build" / "manifest.json").read_text())["executed_this_build"]
-        naive = naive_baseline(root)
-        runs = len(json.loads((root / "_build" / "manifest.json").read_text())["runs"])
-        print(f"project: {args.project}  runs: {runs}  cores: {os.cpu_count()}")
-        print(f"{'scenario':<34}{'build (s)':>12}{'naive (s)':>12}")
-        print(f"{'cold build':<34}{cold:>12.2f}{naive:>12.2f}")
-        print(f"{'no-op build':<34}{noop:>12.2f}{naive:>12.2f}")
-        print(f"{'one data file changed':<34}{one:>12.2f}{naive:>12.2f}")
-        print(f"  changed {changed}: re-executed {len(executed)} of {runs} runs ({', '.join(executed)})")
-        print("naive = every run once, in sequence, with plain papermill, measured in this same run")
+        naive_root = copy_project(args.project.resolve(), work / "naive")
+        runs = selected_runs(root, args.only)
+        sel, jobs = list(args.only), ["-j", str(args.workers)]
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+        naive = naive_baseline(naive_root, runs)
+        cold, _ = cli(root, "build", "--no-render", *jobs, *sel)
+        rows.append(("cold build", cold, f"{len(manifest(root)['executed_this_build'])} runs executed"))
+        if args.also_cold_kernels:
+            cold_root = copy_project(args.project.resolve(), work / "cold-kernels")
+            seconds, _ = cli(cold_root, "build", "--no-render", *jobs, *sel, env={"CLAIMCHECK_COLD": "1"})
+            rows.append(("cold build, warm runs off", seconds, "CLAIMCHECK_COLD=1"))
+
+        full = not sel
+        noop, proc = cli(root, "build", *jobs, *sel, ok=(0, 3))  # what `make report` runs; 3 = render skipped
+        rows.append(("no-op build (make report), no Quarto", noop, f"exit {proc.returncode}; executed {len(manifest(root)['executed_this_build'])}"
+                     + ("" if full else "; subset: ledger/report not regenerated")))
+        quarto = find_quarto(args.quarto)
+        if quarto:
+            cli(root, "build", *jobs, *sel, quarto=quarto, ok=(0, 3))  # a first render, if anything changed
+            seconds, proc = cli(root, "build", *jobs, *sel, quarto=quarto, ok=(0, 3))
+            rows.append(("no-op build (make report), Quarto", seconds, f"exit {proc.returncode}; quarto: {quarto}"))
+        else:
+            rows.append(("no-op build (make report), Quarto", None, "not measured: no Quarto on PATH or in $QUARTO"))
+
+        name, original = rewrite_one_number(root, runs)
+        cli(root, "data", "accept", name)
+        changed, _ = cli(root, "build", "--no-render", *jobs, *sel)
+        executed = manifest(root)["executed_this_build"]
+        rows.append(("one data file changed", changed, f"{name}: {len(executed)} runs executed"))
+        (root / "data" / next(r["path"] for r in json.loads((root / "data/datapackage.json").read_text())["resources"]
+                              if r["name"] == name)).write_bytes(original)
+        accept, _ = cli(root, "data", "accept", name)
+        reverted, proc = cli(root, "build", "--no-render", *jobs, *sel)
+        restored = next((line for line in proc.stdout.splitlines() if line.startswith("Restored")), "")
+        rows.append(("data change reverted", reverted, f"{len(manifest(root)['executed_this_build'])} runs executed, "
+                     f"{restored.split(' from ')[0].lower() or 'none restored'} (accept: {accept:.2f}s)"))
+
+        clone = work / "elsewhere" / "clone"
+        shutil.copytree(root, clone)
+        status_s, proc = cli(clone, "status", *sel)
+        summary = next(line for line in proc.stdout.splitlines() if " stale, " in line)
+        rows.append(("clone with _build/: status", status_s, summary))
+
+        tampered = next(r for r in json.loads((root / "data/datapackage.json").read_text())["resources"] if r["name"] == name)
+        path = root / "data" / tampered["path"]
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\n ", 1))
+        before = tree(root / "_build")
+        seconds, proc = cli(root, "build", "--no-render", *jobs, *sel, ok=(1,))
+        stopped = "does not match its accepted checksum" in proc.stderr and "Executing" not in proc.stdout
+        unchanged = tree(root / "_build") == before
+        rows.append(("tampered data file", seconds, f"stopped before kernels: {stopped}; _build/ unchanged: {unchanged}"))
+
+        print(f"project: {args.project}{'  only: ' + ' '.join(sel) if sel else ''}  runs: {len(runs)}  "
+              f"workers: {args.workers}  cores: {os.cpu_count()}  load average at start: {load:.1f}")
+        print(f"naive sequential papermill baseline (same session): {naive:.2f}s")
+        print(f"{'scenario':<40}{'seconds':>9}{'x naive':>9}  notes")
+        for label, seconds, note in rows:
+            shown = f"{seconds:>9.2f}{seconds / naive:>9.3f}" if seconds is not None else f"{'-':>9}{'-':>9}"
+            print(f"{label:<40}{shown}  {note}")
+        print(f"load average at end: {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

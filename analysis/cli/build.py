@@ -24,7 +24,8 @@ def run(args) -> int:
 
     layout = Layout.find()
     result = build(layout, args.runs or None, force=args.force, workers=args.workers)
-    print(f"Built in {result.seconds:.1f}s: {len(result.executed)} executed, {len(result.current)} current.")
+    print(f"Built in {result.seconds:.1f}s: {len(result.executed)} executed, {len(result.restored)} restored, "
+          f"{len(result.current)} current. Outputs:")
     for line in summary_lines(layout, result):
         print(line)
     if args.no_render or not result.report_generated:
@@ -40,7 +41,8 @@ def run(args) -> int:
 def summary_lines(layout, result) -> list[str]:
     """Where the build's outputs are: manifest, ledgers, report sources, review packets, failed-run copies."""
     rel = layout.relative
-    lines = [f"  manifest:        {rel(layout.manifest)}"]
+    lines = [f"  notebooks:       {rel(layout.executed_dir)}/<notebook>/<set>.ipynb",
+             f"  manifest:        {rel(layout.manifest)}"]
     if result.ledger is not None:
         lines.append(f"  ledger:          {rel(layout.build_dir / 'ledger.csv')} (one row per claim), "
                      f"{rel(layout.build_dir / 'ledger-runs.csv')} (every claim and run), .json beside them")

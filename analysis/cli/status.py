@@ -17,10 +17,13 @@ def run(args) -> int:
     the_plan = plan(context, args.runs or None)
     for run in the_plan.runs:
         if run.address in the_plan.stale:
-            print(f"stale    {run.address}: {'; '.join(the_plan.stale[run.address])}")
+            restorable = " (an earlier result with these inputs is in _build/store: restored, not executed)" \
+                if run.address in the_plan.restorable else ""
+            print(f"stale    {run.address}: {'; '.join(the_plan.stale[run.address])}{restorable}")
         else:
             print(f"current  {run.address}")
-    print(f"{len(the_plan.stale)} stale, {len(the_plan.current)} current")
+    print(f"{len(the_plan.stale)} stale, {len(the_plan.current)} current"
+          + (f" ({len(the_plan.restorable)} of the stale restorable without executing)" if the_plan.restorable else ""))
     from ..review import status_lines
 
     for line in status_lines(context.layout):  # figure reviews of the last build
