@@ -132,7 +132,10 @@ def test_drift_is_reported_and_check_fails_until_locked(mini):
     assert proc.returncode == 1 and "claims/lock.json does not exist" in proc.stderr
     mini.cli("lock", check=True)
     lock = mini.read_json("claims/lock.json")["claims"]
-    assert lock["usa-gerd-2020"] == {"stated": 700, "reproduced": 700.5, "verdict": "reproduced"}
+    entry = lock["usa-gerd-2020"]
+    assert {k: entry[k] for k in ("stated", "reproduced", "verdict", "run")} == {
+        "stated": 700, "reproduced": 700.5, "verdict": "reproduced", "run": "beta/default"}
+    assert entry["data_sha256"]["src-two.values"] == mini.load("src-two.values").attrs["sha256"]
     assert "No drift" in mini.cli("check", check=True).stdout
 
     csv = mini.path("data/raw/src-two/values.csv")
@@ -142,8 +145,10 @@ def test_drift_is_reported_and_check_fails_until_locked(mini):
     assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in build.stdout
     proc = mini.cli("check")
     assert proc.returncode == 1
-    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in proc.stderr
-    assert "china-ratio" in proc.stderr  # the other reader of the changed file moved too
+    # the move and its cause are printed once (stdout); the error names the claims that moved
+    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in proc.stdout
+    assert proc.stdout.count("usa-gerd-2020: 700.5 (reproduced) -> 760.0") == 1
+    assert "moved against claims/lock.json: china-ratio, usa-gerd-2020" in proc.stderr  # both readers of the file
     assert mini.read_json("claims/lock.json")["claims"] == lock  # check never rewrites the lock
     mini.cli("lock", check=True)
     assert "No drift" in mini.cli("check", check=True).stdout
