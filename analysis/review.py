@@ -37,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from .files import canonical_json, write_if_changed
+from .files import atomic_write_bytes, canonical_json, write_if_changed
 from .errors import ReviewError
 from .paths import Layout
 
@@ -337,14 +337,31 @@ def add_review(layout: Layout, figure_id: str, *, reviewer: str, decision: str, 
         "report_version": index.get("project_version"),
     }
     folder = record_dir(layout, figure_id)
-    folder.mkdir(parents=True, exist_ok=True)
     base = f"{stamp.strftime('%Y%m%dT%H%M%SZ')}-{_slug(reviewer)}"
     path, n = folder / f"{base}.yml", 1
     while path.exists():
         n += 1
         path = folder / f"{base}-{n}.yml"
-    path.write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    _check_writable(layout.generated_report_dir)  # all or nothing: the sources updated after the record must be writable
+    atomic_write_bytes(path, yaml.safe_dump(record, sort_keys=False, allow_unicode=True).encode("utf-8"))
     return path
+
+
+def _check_writable(folder: Path) -> None:
+    """FileError naming ``folder`` unless a file can be created in it (or, if absent, in its nearest parent)."""
+    import tempfile
+
+    from .errors import from_os_error
+
+    target = folder
+    while not target.exists() and target.parent != target:
+        target = target.parent
+    try:
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as exc:
+        error = from_os_error(exc, target, "writing to")
+        raise type(error)(f"{error.message} (nothing was recorded)", hint=error.hint) from None
 
 
 # --- the index and the packets ---------------------------------------------------------------------
