@@ -90,6 +90,11 @@ class Scenario(TempProject):
         change(doc)
         self.path(rel).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
+    def only_beta(self) -> None:
+        """Reduce the project to its cheapest notebook (and its claim), so a full rebuild is one run."""
+        self.edit_yaml("project.yml", lambda d: d.update(notebooks={"beta": d["notebooks"]["beta"]}))
+        self.edit_yaml("claims/register.yml", lambda d: d.update(claims=[c for c in d["claims"] if c["check"]["notebook"] == "beta"]))
+
     def restore(self, rel: str, snapshot: Path) -> None:
         """Put back a file from the built snapshot (what `git checkout -- FILE` does in a real project)."""
         shutil.copy2(snapshot / rel, self.path(rel))

@@ -1,9 +1,9 @@
-"""Bad input and faults at the process level: each is provoked on a temporary copy of the project,
-and we assert on the message and on the files left behind."""
+"""Fault scenarios at the process and machine level: SIGKILL and SIGINT mid-build, two builds at once,
+Quarto missing or failing, a full disk and read-only folders (real faults, in a private mount
+namespace: a small tmpfs or a read-only bind mount; skipped with the reason where that cannot be set up)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -11,20 +11,7 @@ import subprocess
 import sys
 import time
 
-import yaml
-
-
-def sha(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def make_beta_slow(project, seconds=60):
-    path = project.path("notebooks/beta.ipynb")
-    nb = json.loads(path.read_text())
-    cell = nb["cells"][1]
-    src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-    cell["source"] = f"import time\ntime.sleep({seconds})\n" + src
-    path.write_text(json.dumps(nb))
+from conftest import needs_mounts, sha  # tests/faults/conftest.py
 
 
 def start_build(project, *args):
@@ -33,7 +20,7 @@ def start_build(project, *args):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def wait_for(predicate, timeout=60):
+def wait_for(predicate, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -42,120 +29,181 @@ def wait_for(predicate, timeout=60):
     return False
 
 
-def kill_group(proc):
+def kill_group(proc, sig=signal.SIGKILL):
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
-    proc.wait(timeout=30)
+    return proc.communicate(timeout=60)
 
 
-def test_interrupted_build_recovers_and_never_takes_a_partial_output_as_current(mini):
-    mini.cli("build", "--no-render", check=True)
-    good = mini.path("_build/notebooks/beta/default.ipynb")
-    good_sha = sha(good)
-    make_beta_slow(mini)
-    proc = start_build(mini, "beta")
-    partial = mini.path("_build/notebooks/beta/.default.partial.ipynb")
+def started_cell(project, address):
+    """True once the run's partial output shows its work cell running."""
+    out = project.path(f"_build/notebooks/{address}.ipynb")
+    partial = out.with_name(f".{out.stem}.partial.ipynb")
     try:
-        assert wait_for(partial.exists), "the build never started executing beta"
-        time.sleep(1)
+        cells = json.loads(partial.read_text())["cells"]
+    except (OSError, ValueError):
+        return False
+    return any((c.get("metadata", {}).get("papermill") or {}).get("start_time") for c in cells[3:])
+
+
+def test_sigkill_mid_build_never_takes_a_partial_output_and_the_next_build_recovers(built):
+    built.add_delta(slow={"pause": 120.0})
+    built.ok("build", "--no-render", "delta/default")
+    before = built.protected()
+    built.edit_yaml("project.yml", lambda d: d["notebooks"]["delta"]["parameter_sets"]["default"].update(pause=120.0))
+    proc = start_build(built, "delta/default")
+    try:
+        assert wait_for(lambda: started_cell(built, "delta/default")), "the build never reached the work cell"
     finally:
         kill_group(proc)  # as abrupt as a power cut: no clean-up code runs
-    assert sha(good) == good_sha, "the last good output was replaced by an unfinished run"
-    status = mini.cli("status", check=True).stdout
-    assert "stale    beta/default: notebook code changed" in status
-    make_beta_slow(mini, seconds=0)
-    mini.cli("build", "--no-render", check=True)
-    assert mini.executed() == ["beta/default"]
-    assert not partial.exists()
-    assert "0 stale" in mini.cli("status", check=True).stdout
+    built.unchanged(before)  # the last good output was not replaced by an unfinished run
+    assert built.path("_build/notebooks/delta/.default.partial.ipynb").exists()
+    status = built.ok("status").stdout
+    assert "stale    delta/default: parameter pause changed (0.0 -> 120.0)" in status
+    built.edit_yaml("project.yml", lambda d: d["notebooks"]["delta"]["parameter_sets"]["default"].pop("pause"))
+    built.recovers(executes=[])
+    assert not built.path("_build/notebooks/delta/.default.partial.ipynb").exists()
 
 
-def test_second_concurrent_build_refuses_clearly_and_changes_nothing(mini):
-    make_beta_slow(mini)
-    first = start_build(mini, "beta")
+def test_sigint_mid_build_exits_130_without_traceback_and_leftovers_are_cleaned(built):
+    built.add_delta(slow={"pause": 120.0})
+    before = built.protected()
+    proc = start_build(built, "delta/slow")
     try:
-        assert wait_for(mini.path("_build/notebooks/beta/.default.partial.ipynb").exists)
-        second = mini.cli("build", "--no-render", "alpha")
-        assert second.returncode == 1
-        assert "another build is running" in second.stderr
-        assert "nothing was changed" in second.stderr
-        assert not mini.path("_build/notebooks/alpha").exists()
+        assert wait_for(lambda: started_cell(built, "delta/slow")), "the build never reached the work cell"
+    finally:
+        out, err = kill_group(proc, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err + out, err
+    built.unchanged(before)
+    built.edit_yaml("project.yml", lambda d: d["notebooks"].pop("delta"))
+    built.recovers(executes=[])
+    assert not list(built.path("_build/notebooks").rglob(".*.partial.ipynb"))
+
+
+def test_second_concurrent_build_refuses_clearly_and_changes_nothing(built):
+    built.add_delta(slow={"pause": 120.0})
+    first = start_build(built, "delta/slow")
+    try:
+        assert wait_for(built.path("_build/notebooks/delta/.slow.partial.ipynb").exists)
+        before = built.protected()
+        built.fails("build", "--no-render", "--force", "beta", says=("another build is running", "nothing was changed"))
+        built.fails("clean", says=("another build is running",))
+        built.unchanged(before)
     finally:
         kill_group(first)
 
 
-def test_quarto_missing_builds_everything_else_and_says_so(mini):
-    proc = mini.cli("build")
-    assert proc.returncode == 3
-    assert "Render skipped" in proc.stderr and "install Quarto" in proc.stderr
+def test_quarto_missing_builds_everything_else_and_says_so(built):
+    proc = built.fails("build", status=3, says=("Render skipped", "install Quarto"))
     assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1
-    assert mini.path("_build/ledger.json").is_file() and mini.path("_build/manifest.json").is_file()
+    assert built.path("_build/ledger.json").is_file() and built.path("_build/manifest.json").is_file()
 
 
-def test_quarto_failing_shows_its_error_and_keeps_notebooks_and_ledger(mini, tmp_path):
+def test_quarto_failing_shows_its_error_and_keeps_notebooks_and_ledger(built, tmp_path):
     fake = tmp_path / "quarto"
     fake.write_text("#!/bin/sh\necho 'ERROR: YAML parse error in _quarto.yml (line 3)' >&2\nexit 1\n")
     fake.chmod(0o755)
-    proc = mini.cli("build", env={"QUARTO": str(fake)})
-    assert proc.returncode == 1
-    assert "quarto render --to html failed (exit 1)" in proc.stderr
-    assert "YAML parse error in _quarto.yml (line 3)" in proc.stderr
-    assert "executed notebooks, ledger and report sources in _build/ are kept" in proc.stderr
-    assert mini.path("_build/ledger.json").is_file()
-    assert mini.path("_build/notebooks/alpha/default.ipynb").is_file()
+    before = built.protected()
+    built.fails("build", env={"QUARTO": str(fake)}, says=("quarto render --to html failed (exit 1)",
+                                                          "YAML parse error in _quarto.yml (line 3)",
+                                                          "executed notebooks, ledger and report sources in _build/ are kept"))
+    built.unchanged(before)
 
 
-def test_malformed_project_file_is_reported_with_its_name(mini):
-    mini.path("project.yml").write_text("notebooks:\n  alpha: [unclosed\n")
-    proc = mini.cli("build", "--no-render")
-    assert proc.returncode == 1 and "project.yml is not valid YAML" in proc.stderr
-    mini.path("project.yml").write_text(yaml.safe_dump({"notebooks": {"alpha": {"datasets": ["src-one.values"]},
-                                                                     "zeta": {"datasets": []}}}))
-    proc = mini.cli("build", "--no-render")
-    assert proc.returncode == 1 and "notebook 'zeta': notebooks/zeta.ipynb does not exist" in proc.stderr
-
-
-def test_unknown_dataset_in_project_file(mini):
-    doc = yaml.safe_load(mini.path("project.yml").read_text())
-    doc["notebooks"]["beta"]["datasets"] = ["src-two.valeus"]
-    mini.path("project.yml").write_text(yaml.safe_dump(doc))
-    proc = mini.cli("build", "--no-render")
-    assert proc.returncode == 1
-    assert "notebook 'beta' declares dataset 'src-two.valeus', which is not in data/datapackage.json" in proc.stderr
-
-
-def test_duplicate_claim_ids_are_refused_with_the_id(mini):
-    path = mini.path("claims/register.yml")
-    doc = yaml.safe_load(path.read_text())
-    doc["claims"].append(dict(doc["claims"][0]))
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    proc = mini.cli("build", "--no-render")
-    assert proc.returncode == 1
-    assert "duplicate claim id 'usa-share-2010'" in proc.stderr
-    assert not mini.path("_build/notebooks").exists()
-
-
-def test_malformed_datapackage_leaves_outputs_untouched(mini):
-    mini.cli("build", "--no-render", check=True)
-    before = {p: sha(p) for p in mini.path("_build").rglob("*.ipynb")}
-    dp = mini.path("data/datapackage.json")
-    dp.write_text(dp.read_text().replace('"resources": [', '"resources": [,', 1))
-    proc = mini.cli("build", "--no-render")
-    assert proc.returncode == 1
-    assert "data/datapackage.json is not valid JSON" in proc.stderr and "line" in proc.stderr
-    assert before == {p: sha(p) for p in mini.path("_build").rglob("*.ipynb")}
-
-
-def test_edited_data_file_without_acceptance_fails_the_run_and_keeps_the_good_output(mini):
-    mini.cli("build", "--no-render", check=True)
-    good = mini.path("_build/notebooks/beta/default.ipynb")
-    good_sha = sha(good)
-    csv = mini.path("data/raw/src-two/values.csv")
+def test_edited_data_file_fails_its_run_and_keeps_the_good_output(built, snapshot):
+    before = built.protected()
+    csv = built.path("data/raw/src-two/values.csv")
     csv.write_text(csv.read_text().replace("700.5", "701.5"))
-    proc = mini.cli("build", "--no-render", "beta")
-    assert proc.returncode == 1
-    assert "data/raw/src-two/values.csv (dataset src-two.values) does not match its accepted checksum" in proc.stderr
-    assert "python -m analysis data accept src-two.values" in proc.stderr
-    assert sha(good) == good_sha
+    built.fails("build", "--no-render", "beta", says=(
+        "data/raw/src-two/values.csv (dataset src-two.values) does not match its accepted checksum",
+        "python -m analysis data accept src-two.values"))
+    built.unchanged(before, but=("data/raw/src-two/values.csv",))
+    built.restore("data/raw/src-two/values.csv", snapshot)
+    built.recovers(executes=[])
+
+
+def test_debug_flag_alone_shows_the_traceback(built):
+    built.path("claims/lock.json").write_text("{")
+    plain = built.fails("check", says=("claims/lock.json is not valid JSON",))
+    assert "Traceback" not in plain.stderr
+    debug = built.cli("--debug", "check")
+    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+
+
+# Real disk and permission faults, in a private mount namespace ---------------------------------------
+
+FILL = 'dd if=/dev/zero of="$1"/.filler bs=4k 2>/dev/null || true'
+
+
+def on_full_build(built, command: str, *, size="4m", keep_writable=()):
+    """Run ``command`` with _build/ on a small tmpfs holding a copy of it, filled up; then print the outputs' sha256.
+
+    Folders in ``keep_writable`` stay on the real disk (bind-mounted back), so the disk fills only elsewhere.
+    """
+    binds = "".join(f'mount --bind "$copy/{d}" "_build/{d}"; ' for d in keep_writable)
+    script = (f'set -e; copy=$(mktemp -d); cp -a _build/. "$copy"/; mount -t tmpfs -o size={size} tmpfs _build; '
+              f'cp -a "$copy"/. _build/; {binds}' + FILL.replace('"$1"', "_build") + f'; set +e; {command}; echo "exit=$?"; '
+              'sha256sum _build/notebooks/*/*.ipynb')
+    return built.in_namespace(script)
+
+
+@needs_mounts
+def test_disk_full_while_writing_outputs(built):
+    before = built.protected()
+    proc = on_full_build(built, '$PY -m analysis build --no-render --force beta')
+    assert "exit=1" in proc.stdout, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "no space left on device while writing _build/notebooks/beta/.default.partial.ipynb" in proc.stderr, proc.stderr
+    assert sha(built.path("_build/notebooks/beta/default.ipynb")) in proc.stdout  # the old output, kept on the full disk
+    built.unchanged(before)
+    built.recovers(executes=[])
+
+
+@needs_mounts
+def test_disk_full_while_writing_the_manifest(built):
+    before = built.protected()
+    proc = on_full_build(built, '$PY -m analysis build --no-render --force beta', keep_writable=("notebooks", ".state"))
+    assert "exit=1" in proc.stdout, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "no space left on device while writing _build/manifest.json" in proc.stderr, proc.stderr
+    built.unchanged(before, but=("_build/notebooks/beta/",))  # beta ran well before the manifest could not be written
+    built.recovers(executes=[])
+    assert built.manifest()["runs"]["beta/default"] == json.loads(built.path("_build/notebooks/beta/default.run.json").read_text())
+
+
+@needs_mounts
+def test_read_only_build_folder(built):
+    before = built.protected()
+    proc = built.in_namespace('mount --bind -o ro _build _build && $PY -m analysis build --no-render --force beta')
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "cannot write _build/.build.lock: it is on a read-only file system" in proc.stderr, proc.stderr
+    built.unchanged(before)
+    built.recovers(executes=[])
+
+
+@needs_mounts
+def test_review_add_on_a_read_only_build_writes_nothing(built):
+    figure = "alpha/default#fig-shares"
+    before = built.protected()
+    add = (f'$PY -m analysis review add "{figure}" --reviewer "R. Viewer" --decision approved --comment "checked"')
+    proc = built.in_namespace(f'mount --bind -o ro _build _build && {add}')
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "read-only file system" in proc.stderr and "_build" in proc.stderr and "nothing was recorded" in proc.stderr
+    built.unchanged(before)  # no review record: a retry cannot duplicate it
+    proc = built.ok("review", "add", figure, "--reviewer", "R. Viewer", "--decision", "approved", "--comment", "checked")
+    assert len(list(built.path("reviews").rglob("*.yml"))) == 1
+
+
+@needs_mounts
+def test_data_accept_on_a_read_only_data_folder_changes_nothing(built):
+    csv = built.path("data/raw/src-two/values.csv")
+    csv.write_text(csv.read_text().replace("700.5", "701.5"))
+    before = built.protected()
+    proc = built.in_namespace('mount --bind -o ro data data && $PY -m analysis data accept src-two.values')
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot write data/datapackage.json: it is on a read-only file system" in proc.stderr, proc.stderr
+    built.unchanged(before)
+    built.ok("data", "accept", "src-two.values")
