@@ -49,7 +49,7 @@ def started_cell(project, address):
 
 
 def test_sigkill_mid_build_never_takes_a_partial_output_and_the_next_build_recovers(built):
-    built.add_delta(slow={"pause": 120.0})
+    built.add_delta()
     built.ok("build", "--no-render", "delta/default")
     before = built.protected()
     built.edit_yaml("project.yml", lambda d: d["notebooks"]["delta"]["parameter_sets"]["default"].update(pause=120.0))
