@@ -4,10 +4,10 @@ sources and render them with Quarto. The command-line verbs in ``analysis.cli`` 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .cache import RunCache
 from .catalog import Catalog
 from .claims import Register
 from .errors import BuildLocked, CatalogError, FileError, ProjectFileError, RegisterError
@@ -16,6 +16,9 @@ from .files import file_sha256
 from .manifest import now, read_run_record, write_manifest, write_run_record
 from .paths import Layout
 from .project import Project, Run
+
+if TYPE_CHECKING:
+    from .cache import RunCache
 
 
 @dataclass
@@ -60,7 +63,9 @@ class Context:
         register = Register.load(layout)
         return cls(layout, project, catalog, register)
 
-    def cache(self) -> RunCache:
+    def cache(self) -> "RunCache":
+        from .cache import RunCache  # doit is imported only by commands that consult the build state
+
         by_notebook = {}
         if self.register is not None:
             for name in self.project.notebooks:

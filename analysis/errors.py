@@ -154,6 +154,9 @@ def translate(exc: BaseException) -> ClaimcheckError | None:
     if isinstance(exc, sqlite3.DatabaseError):
         return FileError(f"the build state database is damaged ({exc})",
                          hint="remove _build/.state/doit.sqlite (or run `python -m analysis clean`) and build again")
+    if isinstance(exc, UnicodeDecodeError):
+        return FileError(f"a file is not UTF-8 text (byte {exc.start}: {exc.reason})",
+                         hint="save it as UTF-8; run with --debug to see which file")
     if isinstance(exc, json.JSONDecodeError):
         return FileError(f"a JSON file is damaged: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                          hint="run with --debug to see which file, then restore it")

@@ -71,6 +71,14 @@ def _failure(exc: BaseException, partial: str) -> dict:
     return error
 
 
+def _note(text: str) -> None:
+    """A line in the run's kernel log (stderr); a full disk must not turn a note into the failure."""
+    try:
+        os.write(2, (text + "\n").encode())
+    except OSError:
+        pass
+
+
 def _execute_in_worker(job: dict) -> dict:
     """Run one notebook (in a worker process). Returns timings or a description of the failure."""
     os.environ.update(job["env"])
@@ -83,7 +91,7 @@ def _execute_in_worker(job: dict) -> dict:
 
     started, t0 = now(), time.monotonic()
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        os.write(2, f"--- {job['env'][RUN_ENV]}: attempt {attempt} at {now()}\n".encode())
+        _note(f"--- {job['env'][RUN_ENV]}: attempt {attempt} at {now()}")
         try:
             papermill.execute_notebook(
                 job["source"],
@@ -103,7 +111,7 @@ def _execute_in_worker(job: dict) -> dict:
             }
         except BaseException as exc:  # kernel died or did not start, timeout, disk full...
             error = _failure(exc, job["partial"])
-            os.write(2, f"--- attempt {attempt} failed: {error['ename']}: {error['evalue']}\n".encode())
+            _note(f"--- attempt {attempt} failed: {error['ename']}: {error['evalue']}")
             if error["kind"] == "kernel-start" and attempt < KERNEL_START_ATTEMPTS:
                 time.sleep(attempt)  # the next kernel gets fresh ports
                 continue
@@ -276,7 +284,7 @@ class Executor:
         kept_text = f"{kept_text}; " if kept_text else ""
         if kind == "io":
             error = from_os_error(OSError(err.get("errno"), err.get("strerror"), err.get("filename")), doing="writing")
-            return NotebookFailed(f"notebook run {run.address}: {error.message}", hint=f"{error.hint}; {untouched}")
+            return NotebookFailed(f"notebook run {run.address}: {error.message}", hint=error.hint)
         if kind == "timeout":
             return CellTimeout(
                 f"notebook run {run.address} timed out in {where}: it ran longer than {self.timeout:g} s{excerpt}",

@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args([a for a in argv if a != "--debug"])
     try:
         return args.handler(args) or EXIT_OK
+    except BrokenPipeError:  # output piped into `head` and the like
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # the one place a failure becomes a message: no traceback unless --debug
         if debug:
             raise
