@@ -238,9 +238,10 @@ def build(layout: Layout, selection=None, *, force=False, workers=None, timeout=
             lock_damaged = exc
         result = execute(context, selection, force=force, workers=workers, timeout=timeout, echo=echo)
         all_runs = [r.address for r in context.project.runs()]
-        missing = [a for a in all_runs if a not in result.manifest["runs"]]
+        missing = [a for a in all_runs if a not in result.manifest["runs"]
+                   or (selection and damaged_outputs(layout, result.manifest["runs"][a]))]
         if missing:
-            echo(f"Ledger and report sources not updated: {len(missing)} run(s) were never built "
+            echo(f"Ledger and report sources not updated: {len(missing)} run(s) were never built or have damaged outputs "
                  f"({', '.join(missing[:5])}{'...' if len(missing) > 5 else ''}); run `build` without arguments.")
             return result
         if context.register is not None:

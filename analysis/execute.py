@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -81,6 +82,7 @@ def _note(text: str) -> None:
 
 def _execute_in_worker(job: dict) -> dict:
     """Run one notebook (in a worker process). Returns timings or a description of the failure."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the build, which stops this worker
     os.environ.update(job["env"])
     # The kernel inherits this process's stderr: keep its chatter in a per-run log, not on the terminal.
     log_fd = os.open(job["kernel_log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -123,13 +125,14 @@ def _execute_in_worker(job: dict) -> dict:
 
 def clean_leftovers(layout: Layout) -> list[str]:
     """Remove the partial files of runs and writes a killed or interrupted build left (call under the build lock)."""
-    removed = []
+    found = []
     if layout.executed_dir.is_dir():
-        for pattern in LEFTOVERS:
-            for path in layout.executed_dir.rglob(pattern):
-                path.unlink(missing_ok=True)
-                removed.append(layout.relative(path))
-    return removed
+        found += [p for pattern in LEFTOVERS for p in layout.executed_dir.rglob(pattern)]
+    if layout.build_dir.is_dir():
+        found += [p for p in layout.build_dir.rglob(".*.tmp") if layout.executed_dir not in p.parents]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return [layout.relative(p) for p in found]
 
 
 class Executor:
@@ -196,7 +199,13 @@ class Executor:
                 submit_next()
             failure = None
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                try:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:  # Ctrl-C: stop the workers now (their kernels exit with them)
+                    for process in list(getattr(pool, "_processes", {}).values()):
+                        process.terminate()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
                 for future in done:
                     run = pending.pop(future)
                     result = future.result()
