@@ -25,6 +25,7 @@ from .manifest import now, package_versions
 from .paths import ROOT_ENV, Layout
 from .project import Run
 
+STILL_RUNNING_EVERY = 60  # seconds between "still running" lines while no run finishes
 KERNEL_START_ATTEMPTS = 3  # a kernel that dies before its first cell (a port race, a loaded machine) is retried
 LEFTOVERS = (".*.partial.ipynb", ".*.loads.jsonl", ".*.log.partial", ".*.tmp")  # files of unfinished runs and writes
 
@@ -200,7 +201,10 @@ class Executor:
             failure = None
             while pending:
                 try:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    done, _ = wait(pending, timeout=STILL_RUNNING_EVERY, return_when=FIRST_COMPLETED)
+                    if not done:  # a long cell: say so, rather than staying silent until the timeout
+                        self.echo(f"  ... still running: {', '.join(r.address for r in pending.values())} "
+                                  f"(cell timeout {self.timeout:g} s)")
                 except KeyboardInterrupt:  # Ctrl-C: stop the workers now (their kernels exit with them)
                     for process in list(getattr(pool, "_processes", {}).values()):
                         process.terminate()
