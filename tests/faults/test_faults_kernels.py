@@ -7,7 +7,7 @@ import json
 import sys
 import textwrap
 
-from conftest import sha  # tests/faults/conftest.py
+from .conftest import sha
 
 PORT_RACE_KERNEL = '''
 """A python3 kernel whose first FAIL_STARTS starts find their shell port taken (a real port race)."""

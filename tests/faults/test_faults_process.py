@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from conftest import needs_mounts, sha  # tests/faults/conftest.py
+from .conftest import needs_mounts, sha
 
 
 def start_build(project, *args):

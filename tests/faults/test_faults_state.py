@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from conftest import sha  # tests/faults/conftest.py
+from .conftest import sha
 
 
 def test_truncated_executed_notebook_makes_its_run_stale_and_is_re_executed(built):
