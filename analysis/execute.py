@@ -187,29 +187,25 @@ class Executor:
         outcomes: list[Outcome] = []
         progress = Progress(len(runs), self.echo)
         context = get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context) as pool:
-            pending = {}
-            queue = list(runs)
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context)
+        stopped = False
+        pending = {}
+        queue = list(runs)
 
-            def submit_next():
-                run = queue.pop(0)
-                pending[pool.submit(_execute_in_worker, self.job(run))] = run
-                progress.started(run.address)
+        def submit_next():
+            run = queue.pop(0)
+            pending[pool.submit(_execute_in_worker, self.job(run))] = run
+            progress.started(run.address)
 
+        try:
             for _ in range(min(self.workers, len(queue))):
                 submit_next()
             failure = None
             while pending:
-                try:
-                    done, _ = wait(pending, timeout=STILL_RUNNING_EVERY, return_when=FIRST_COMPLETED)
-                    if not done:  # a long cell: say so, rather than staying silent until the timeout
-                        self.echo(f"  ... still running: {', '.join(r.address for r in pending.values())} "
-                                  f"(cell timeout {self.timeout:g} s)")
-                except KeyboardInterrupt:  # Ctrl-C: stop the workers now (their kernels exit with them)
-                    for process in list(getattr(pool, "_processes", {}).values()):
-                        process.terminate()
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+                done, _ = wait(pending, timeout=STILL_RUNNING_EVERY, return_when=FIRST_COMPLETED)
+                if not done:  # a long cell: say so, rather than staying silent until the timeout
+                    self.echo(f"  ... still running: {', '.join(r.address for r in pending.values())} "
+                              f"(cell timeout {self.timeout:g} s)")
                 for future in done:
                     run = pending.pop(future)
                     result = future.result()
@@ -227,6 +223,13 @@ class Executor:
                     while queue and len(pending) < self.workers:
                         submit_next()
             progress.close()
+        except BaseException:  # Ctrl-C, or an error in this process: stop the workers now (their kernels exit with them)
+            stopped = True
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            raise
+        finally:
+            pool.shutdown(wait=not stopped, cancel_futures=stopped)
         if failure:
             raise self._failure_error(*failure)
         return outcomes

@@ -50,4 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted: outputs of runs that finished are kept; partial outputs are never used", file=sys.stderr)
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        import os
+
+        os._exit(130)  # no waiting at exit for worker processes that were just stopped
