@@ -58,7 +58,7 @@ class Project:
         try:
             raw = yaml.safe_load(read_text(path))
         except yaml.YAMLError as exc:
-            raise ProjectFileError(f"{path} is not valid YAML: {exc}",
+            raise ProjectFileError(f"{layout.relative(path)} is not valid YAML: {exc}",
                                    hint="fix the line named above (git diff project.yml shows what changed)") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("notebooks"), dict):
             raise ProjectFileError(
