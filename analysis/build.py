@@ -4,17 +4,21 @@ sources and render them with Quarto. The command-line verbs in ``analysis.cli`` 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .cache import ResultStore, RunCache
 from .catalog import Catalog, preflight
 from .claims import Register
-from .errors import BuildLocked, CatalogError, ProjectFileError
-from .execute import Executor, announce, restore_results
+from .errors import BuildLocked, CatalogError, FileError, ProjectFileError, RegisterError
+from .execute import Executor, announce, clean_leftovers, restore_results
+from .files import file_sha256
 from .manifest import now, read_run_record, write_manifest, write_run_record
 from .paths import Layout
 from .project import Project, Run
+
+if TYPE_CHECKING:
+    from .cache import RunCache
 
 
 @dataclass
@@ -54,10 +58,15 @@ class Context:
                         f"project.yml: notebook {cfg.name!r} declares dataset {name!r}, which is not in data/datapackage.json",
                         hint="fix the dataset name in project.yml (python -m analysis data list shows the names)",
                     )
-        register = Register.load(layout) if layout.register.is_file() else None
+        if not layout.register.is_file():  # checked before any run is scheduled, not after all have run
+            raise RegisterError(f"{layout.relative(layout.register)} does not exist",
+                                hint=f"restore it with `git checkout -- {layout.relative(layout.register)}`")
+        register = Register.load(layout)
         return cls(layout, project, catalog, register)
 
-    def cache(self) -> RunCache:
+    def cache(self) -> "RunCache":
+        from .cache import RunCache  # doit is imported only by commands that consult the build state
+
         by_notebook = {}
         if self.register is not None:
             for name in self.project.notebooks:
@@ -88,6 +97,8 @@ def plan(context: Context, selection: list[str] | None = None, *, force: bool = 
     runs = context.project.runs(selection)
     result = Plan(runs)
     with context.cache() as cache:
+        from .cache import ResultStore
+
         for run in runs:
             previous = read_run_record(context.layout, run.address)
             if force:
@@ -98,7 +109,23 @@ def plan(context: Context, selection: list[str] | None = None, *, force: bool = 
                 result.stale[run.address] = staleness.reasons
                 if ResultStore(cache).lookup(run) is not None:
                     result.restorable.add(run.address)
+            elif damaged := damaged_outputs(context.layout, previous):
+                result.stale[run.address] = damaged
     return result
+
+
+def damaged_outputs(layout: Layout, record: dict | None) -> list[str]:
+    """Reasons an executed output no longer matches the sha256 in its run record (empty if all match)."""
+    reasons = []
+    for output in (record or {}).get("outputs", []):
+        path = layout.root / output["path"]
+        try:
+            ok = file_sha256(path) == output.get("sha256")
+        except OSError:
+            ok = False
+        if not ok:
+            reasons.append(f"output {output['path']} was changed or damaged since it was built (sha256 differs)")
+    return reasons
 
 
 @contextmanager
@@ -132,33 +159,50 @@ class BuildResult:
     restored: list[str] = field(default_factory=list)  # stale runs restored from _build/store, not executed
 
 
-def execute(context: Context, selection=None, *, force=False, workers=None, echo=print) -> BuildResult:
-    """Execute the stale runs and write their records and the manifest; the report steps follow in :func:`build`."""
+def execute(context: Context, selection=None, *, force=False, workers=None, timeout=None, echo=print) -> BuildResult:
+    """Execute the stale runs and write their records and the manifest; the report steps follow in :func:`build`.
+
+    The manifest is written even when a run fails or the build is interrupted, so it always lists
+    the run records on disk.
+    """
     t0, started = time.monotonic(), now()
     layout = context.layout
+    clean_leftovers(layout)  # partial outputs of an interrupted or killed build
     the_plan = plan(context, selection, force=force)
     todo = the_plan.to_execute
     preflight(context.catalog, {name for run in todo for name in run.datasets})  # checks before kernels
-    with context.cache() as cache:
-        store = ResultStore(cache)
+    done: list[str] = []
+    restored: list[str] = []
+    try:
+        with context.cache() as cache:
+            from .cache import ResultStore
 
-        def on_success(run: Run, record: dict) -> None:
-            write_run_record(layout, run.address, record)
-            cache.record_success(run)
-            store.put(run, record)
+            store = ResultStore(cache)
 
-        restored = restore_results(layout, cache, [r for r in todo if r.address in the_plan.restorable], echo)
-        todo = [r for r in todo if r.address not in restored]
-        announce(layout, the_plan, todo, restored, Executor(layout, workers).workers, echo)
-        Executor(layout, workers, echo=echo).execute(todo, on_success)
-    records = {}
-    for run in context.project.runs():
-        record = read_run_record(layout, run.address)
-        if record is not None:
-            records[run.address] = record
-    manifest = write_manifest(layout, records, started=started, executed=[r.address for r in todo])
+            def on_success(run: Run, record: dict) -> None:
+                write_run_record(layout, run.address, record)
+                cache.record_success(run)
+                store.put(run, record)
+                done.append(run.address)
+
+            restored = restore_results(layout, cache, [r for r in todo if r.address in the_plan.restorable], echo)
+            todo = [r for r in todo if r.address not in restored]
+            announce(layout, the_plan, todo, restored, Executor(layout, workers).workers, echo)
+            cell_timeout = timeout or context.project.cell_timeout
+            Executor(layout, workers, echo=echo, timeout=cell_timeout).execute(todo, on_success)
+    finally:
+        manifest = _write_manifest(context, started, done)
     return BuildResult([r.address for r in todo], [r.address for r in the_plan.current],
                        time.monotonic() - t0, manifest=manifest, restored=restored)
+
+
+def _write_manifest(context: Context, started: str, executed: list[str]) -> dict:
+    records = {}
+    for run in context.project.runs():
+        record = read_run_record(context.layout, run.address)
+        if record is not None:
+            records[run.address] = record
+    return write_manifest(context.layout, records, started=started, executed=executed)
 
 
 def report_drift(layout: Layout, rows: list[dict], echo=print) -> None:
@@ -178,36 +222,53 @@ def report_drift(layout: Layout, rows: list[dict], echo=print) -> None:
         echo(f"Ledger: {len(rows)} claims, none moved against {layout.relative(layout.lock)}.")
 
 
-def build(layout: Layout, selection=None, *, force=False, workers=None, echo=print) -> BuildResult:
-    """Execute stale runs, then (when every run has an output) write the ledger and the report sources."""
+def build(layout: Layout, selection=None, *, force=False, workers=None, timeout=None, echo=print,
+          rewriting_lock=False) -> BuildResult:
+    """Execute stale runs, then (when every run has an output) write the ledger and the report sources.
+
+    Everything read before a run is scheduled is checked first: project file, parameter sets,
+    catalog descriptors, register and lock. ``rewriting_lock`` (the ``lock`` command) tolerates a
+    damaged claims/lock.json: the ledger is written, the report sources wait for the new lock.
+    """
     from . import ledger, report
 
     with build_lock(layout):
         context = Context.load(layout)
         if context.register is not None and not selection:
             check_register_against_project(context.register, context.project)  # before anything runs
-        result = execute(context, selection, force=force, workers=workers, echo=echo)
+        lock_damaged = None
+        try:
+            ledger.read_lock(layout.lock)
+        except FileError as exc:
+            if not rewriting_lock:
+                raise
+            lock_damaged = exc
+        result = execute(context, selection, force=force, workers=workers, timeout=timeout, echo=echo)
         all_runs = [r.address for r in context.project.runs()]
-        missing = [a for a in all_runs if a not in result.manifest["runs"]]
+        missing = [a for a in all_runs if a not in result.manifest["runs"]
+                   or (selection and damaged_outputs(layout, result.manifest["runs"][a]))]
         if missing:
-            echo(f"Ledger and report sources not updated: {len(missing)} run(s) were never built "
+            echo(f"Ledger and report sources not updated: {len(missing)} run(s) were never built or have damaged outputs "
                  f"({', '.join(missing[:5])}{'...' if len(missing) > 5 else ''}); run `build` without arguments.")
             return result
         if context.register is not None:
             check_register_against_project(context.register, context.project)
             result.ledger = ledger.collect(layout, context.register, result.manifest["runs"])
             ledger.write(layout, result.ledger)
+            if lock_damaged is not None:
+                echo(f"Report sources not updated: {lock_damaged.message}; they follow the rewritten lock at the next build.")
+                return result
             report_drift(layout, result.ledger, echo)
         report.generate(context, result)
         result.report_generated = True
         return result
 
 
-def build_ledger(layout: Layout, echo=print) -> list[dict]:
+def build_ledger(layout: Layout, echo=print, *, timeout=None, rewriting_lock=False) -> list[dict]:
     """Build what is stale (no render) and return the ledger; DriftError if no ledger could be made."""
     from .errors import DriftError
 
-    result = build(layout, echo=echo)
+    result = build(layout, echo=echo, timeout=timeout, rewriting_lock=rewriting_lock)
     if result.ledger is None:
         raise DriftError("no ledger was produced (is claims/register.yml missing?)",
                          hint="restore claims/register.yml, then run the command again")

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from doit.dependency import Dependency, FileChangedChecker, SqliteDB
+from doit.dependency import DatabaseException, Dependency, FileChangedChecker, SqliteDB
 from doit.task import Task
 
 from .files import atomic_write_bytes, canonical_json, file_sha256, file_sha256_bytes, notebook_code_sha256, write_if_changed
@@ -103,7 +104,25 @@ class RunCache:
         self._written_dataset_keys: set[str] = set()
         self.register = register or {}  # notebook name -> list of register entries it records
         layout.state_dir.mkdir(parents=True, exist_ok=True)
-        self.dep = Dependency(DurableSqliteDB, str(layout.state_dir / "doit.sqlite"), checker_cls=checker_for(layout.root))
+        self.state_reset = False
+        db = layout.state_dir / "doit.sqlite"
+        checker = checker_for(layout.root)
+        try:
+            self.dep = self._open(db, checker)
+        except (DatabaseException, sqlite3.DatabaseError):  # damaged: set aside, start afresh, say so per run
+            os.replace(db, db.with_name("doit.sqlite.damaged"))
+            self.state_reset = True
+            self.dep = self._open(db, checker)
+
+    @staticmethod
+    def _open(db: Path, checker) -> Dependency:
+        dep = Dependency(DurableSqliteDB, str(db), checker_cls=checker)
+        try:
+            dep.backend._conn.execute("select count(*) from doit").fetchone()
+        except sqlite3.DatabaseError:
+            dep.close()
+            raise
+        return dep
 
     def __enter__(self):
         return self
@@ -179,6 +198,10 @@ class RunCache:
         reasons = []
         if status.reasons.get("missing_target") and not self.layout.run_record(run.address).exists():
             return ["never executed (no output yet)" if previous_parameters is None else "output missing"]
+        if self.dep._get(run.address, "deps:") is None and not status.reasons.get("missing_target"):
+            where = rel(self.layout.state_dir)
+            why = "was damaged and has been reset" if self.state_reset else "was reset or removed"
+            return [f"its inputs were not recorded: the build state in {where}/ {why}, so nothing shows it current"]
         if status.reasons.get("missing_target"):
             reasons.append("output missing")
         if status.reasons.get("missing_file_dep"):

@@ -52,8 +52,11 @@ class Catalog:
     descriptor: dict
 
     @classmethod
-    def load(cls, layout: Layout | None = None) -> "Catalog":
-        """Parse and check the descriptor's structure (no data files are read)."""
+    def load(cls, layout: Layout | None = None, *, accepting: bool = False) -> "Catalog":
+        """Parse and check the descriptor's structure (no data files are read).
+
+        ``accepting`` (``data accept``) lets a resource lack its hash and bytes: accepting records them.
+        """
         layout = layout or Layout.find()
         path = layout.datapackage
         if not path.is_file():
@@ -73,7 +76,7 @@ class Catalog:
         if not isinstance(descriptor, dict):
             raise CatalogError(f"{layout.relative(path)}: expected a JSON object with a 'resources' list")
         catalog = cls(layout, descriptor)
-        catalog.check_structure()
+        catalog.check_structure(accepting=accepting)
         return catalog
 
     @property
@@ -86,7 +89,7 @@ class Catalog:
             self._resources_key = key
         return self._resources
 
-    def check_structure(self) -> None:
+    def check_structure(self, *, accepting: bool = False) -> None:
         """Names unique and well formed, paths following the address scheme, required keys present.
 
         Also checks what docs/conventions.md requires of provenance: every source has a locator,
@@ -102,7 +105,7 @@ class Catalog:
             if not isinstance(res, dict):
                 raise CatalogError(f"{rel}: resource #{i + 1}: expected an object, found {type(res).__name__}")
             where = f"{rel}: resource #{i + 1} ({res.get('name', 'unnamed')})"
-            missing = [k for k in REQUIRED_KEYS if k not in res]
+            missing = [k for k in REQUIRED_KEYS if k not in res and not (accepting and k in ("hash", "bytes"))]
             if missing:
                 raise CatalogError(f"{where}: missing {', '.join(missing)}", hint="see docs/conventions.md")
             name = res["name"]
@@ -114,10 +117,14 @@ class Catalog:
             expected = self.layout.dataset_file(name).relative_to(self.layout.data_dir).as_posix()
             if res["path"] != expected:
                 raise CatalogError(f"{where}: path {res['path']!r} should be {expected!r} (address scheme)")
-            if not SHA256_HASH.match(str(res["hash"])):
+            if accepting and not ({"hash", "bytes"} <= set(res)):
+                pass  # recorded by the accept
+            elif not SHA256_HASH.match(str(res["hash"])):
                 raise CatalogError(f"{where}: hash must be 'sha256:<64 lower-case hex digits>', found {res['hash']!r}",
                                    hint=f"record it with `{ACCEPT_COMMAND} {name}`")
-            if not isinstance(res["bytes"], int) or isinstance(res["bytes"], bool) or res["bytes"] < 0:
+            if accepting and not ({"hash", "bytes"} <= set(res)):
+                pass
+            elif not isinstance(res["bytes"], int) or isinstance(res["bytes"], bool) or res["bytes"] < 0:
                 raise CatalogError(f"{where}: bytes must be a non-negative integer, found {res['bytes']!r}",
                                    hint=f"record it with `{ACCEPT_COMMAND} {name}`")
             sources = res["sources"]
@@ -308,6 +315,12 @@ def load(name: str, *, layout: Layout | None = None):
     allowed = os.environ.get(ALLOWED_ENV)
     if allowed is not None and name not in allowed.split(","):
         run = os.environ.get(RUN_ENV, "this notebook")
+        if name not in Catalog.load(layout).resources:  # renamed or mistyped: the notebook must change
+            notebook = run.partition("/")[0]
+            raise CatalogError(
+                f"{run} loaded dataset {name!r}, which is not in data/datapackage.json",
+                hint=f"fix the name in notebooks/{notebook}.ipynb (python -m analysis data list shows the names)",
+            )
         raise UndeclaredDatasetError(
             f"{run} loaded dataset {name!r}, which project.yml does not declare for it",
             hint=f"add {name} to the notebook's 'datasets' list in project.yml",

@@ -161,16 +161,27 @@ def diff_tables(name: str, entry: dict, old: bytes | None, new: bytes, *, new_la
         key = [c for c in new_cols if c in old_cols]
         result.key_fields = key
 
-    def index(rows: list[dict], label: str) -> dict[tuple, dict]:
+    def index(rows: list[dict]) -> tuple[dict[tuple, dict], dict[tuple, list[dict]]]:
+        """Rows by key (first occurrence) and the further rows with the same key."""
         out: dict[tuple, dict] = {}
+        extra: dict[tuple, list[dict]] = {}
         for row in rows:
             k = tuple(str(comparable(row.get(c), types.get(c, "string"))) for c in key)
             if k in out:
-                result.notes.append(f"{label}: primary key {' | '.join(row.get(c, '') for c in key)} occurs more than once; later rows compared")
-            out[k] = row
-        return out
+                extra.setdefault(k, []).append(row)
+            else:
+                out[k] = row
+        return out, extra
 
-    old_index, new_index = index(old_rows, baseline_label), index(new_rows, new_label)
+    (old_index, old_extra), (new_index, new_extra) = index(old_rows), index(new_rows)
+    for k, rows in new_extra.items():  # a duplicated row is an added row, not a formatting change
+        surplus = rows[len(old_extra.get(k, [])):]
+        result.added += surplus
+        if surplus:
+            result.notes.append(f"{new_label}: key {' | '.join(rows[0].get(c, '') for c in key)} occurs "
+                                f"{1 + len(rows)} times (added duplicate row)")
+    for k, rows in old_extra.items():
+        result.removed += rows[len(new_extra.get(k, [])):]
     shared_cols = [c for c in new_cols if c in old_cols]
     for k, row in new_index.items():
         if k not in old_index:
@@ -190,7 +201,7 @@ def diff_tables(name: str, entry: dict, old: bytes | None, new: bytes, *, new_la
                 changes[col] = (before.get(col), None)
         if changes:
             result.changed.append(RowChange(tuple(row.get(c, "") for c in key), changes))
-    result.removed = [row for k, row in old_index.items() if k not in new_index]
+    result.removed += [row for k, row in old_index.items() if k not in new_index]
     return result
 
 
@@ -223,6 +234,8 @@ def accepted_version(catalog: Catalog, name: str) -> tuple[bytes | None, str]:
     Returns (None, explanation) if neither git history nor the accepted-file store holds them.
     """
     entry = catalog.entry(name)
+    if not str(entry.get("hash", "")).startswith("sha256:"):
+        return None, "the catalog records no accepted checksum for it"
     sha = entry["hash"].split(":", 1)[1]
     layout = catalog.layout
     path = catalog.path(name)
@@ -249,7 +262,7 @@ def diff_dataset(catalog: Catalog, name: str, new_path: Path | None = None) -> T
     if not path.is_file():
         raise DataIntegrityError(f"{rel} (dataset {name}) is missing",
                                  hint=f"restore it with: git checkout -- {rel}")
-    sha = entry["hash"].split(":", 1)[1]
+    sha = str(entry.get("hash", "")).partition(":")[2]
     old, origin = accepted_version(catalog, name)
     if old is None:
         diff = diff_tables(name, entry, None, path.read_bytes(), new_label=rel, baseline_label="nothing")
@@ -260,6 +273,18 @@ def diff_dataset(catalog: Catalog, name: str, new_path: Path | None = None) -> T
 
 
 # Accepting ---------------------------------------------------------------------------------------
+
+def normalise(data: bytes) -> tuple[bytes, str]:
+    """The file's bytes without a UTF-8 BOM and with \\n line ends, and what was changed ('' if nothing)."""
+    changes = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        changes.append("byte-order mark removed")
+    if b"\r\n" in data:
+        data = data.replace(b"\r\n", b"\n")
+        changes.append("CRLF line ends changed to \\n")
+    return data, "; ".join(changes)
+
 
 @dataclass
 class Accepted:
@@ -293,6 +318,7 @@ def accept(catalog: Catalog, names: list[str], *, today: str | None = None,
         raise DataIntegrityError(f"cannot accept: {', '.join(missing)} missing",
                                  hint="restore the file (git checkout -- <file>) or remove the dataset from the catalog")
     contents = {n: catalog.path(n).read_bytes() for n in names}
+    normalised = {n: normalise(data) for n, data in contents.items()}
     failures = []
     for name in names:
         problems = catalog.schema_problems(name)
@@ -305,24 +331,30 @@ def accept(catalog: Catalog, names: list[str], *, today: str | None = None,
             hint="fix the file (or the schema, if its structure changed deliberately), then accept again",
         )
     today = today or dt.date.today().isoformat()
-    results = []
+    results, rewrite = [], {}
     for name in names:
         data = contents[name]
         if catalog.path(name).read_bytes() != data:
             raise DataIntegrityError(f"{layout.relative(catalog.path(name))} changed while it was being accepted "
                                      "(nothing was changed)", hint="run the accept again")
+        diff = diff_dataset(catalog, name)
+        data, what = normalised[name]
+        if what:  # docs/conventions.md: UTF-8 without BOM, \n line ends; written with the descriptor below
+            rewrite[name] = data
+            diff.notes.append(f"formatting normalised in {layout.relative(catalog.path(name))}: {what}")
         sha = file_sha256_bytes(data)
         entry = catalog.entry(name)
-        changed = entry["hash"] != f"sha256:{sha}" or entry["bytes"] != len(data)
-        diff = diff_dataset(catalog, name)
+        changed = entry.get("hash") != f"sha256:{sha}" or entry.get("bytes") != len(data)
         if changed or touch_unchanged:
             entry["hash"], entry["bytes"] = f"sha256:{sha}", len(data)
             entry["obtained"]["accessed"] = today
         results.append(Accepted(name, diff, changed, sha, len(data)))
-    if any(r.changed for r in results) or touch_unchanged:
+    if any(r.changed for r in results) or touch_unchanged or rewrite:
         if layout.datapackage.read_bytes() != before_text:
             raise CatalogError(f"{layout.relative(layout.datapackage)} changed while accepting (nothing was written)",
                                hint="run the accept again")
+        for name, data in rewrite.items():
+            atomic_write_bytes(catalog.path(name), data)
         new_text = dump_descriptor(catalog.descriptor).encode("utf-8")
         if new_text != before_text:
             atomic_write_bytes(layout.datapackage, new_text)

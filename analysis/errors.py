@@ -84,3 +84,80 @@ class FigureRecordError(ClaimcheckError):
 
 class LookupFailed(ClaimcheckError):
     """A value lookup in a loaded table matched no row, or more than one."""
+
+
+class FileError(ClaimcheckError):
+    """A file or folder could not be read or written, or is not in its expected format (JSON, YAML, UTF-8)."""
+
+
+class CellTimeout(NotebookFailed):
+    """A notebook cell ran longer than the cell timeout."""
+
+
+# The one place that turns operating-system and file-format failures into messages with a path and a fix.
+
+def shown(path) -> str:
+    """``path`` as a user reads it: relative to the working directory when inside it."""
+    import os
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
+def from_os_error(exc: OSError, path=None, doing: str | None = None) -> FileError:
+    """A FileError for ``exc`` naming ``path`` (default: the path the OS names) and what to do about it."""
+    import errno
+
+    target = shown(path if path is not None else (exc.filename or "?"))
+    doing = doing or "accessing"
+    code = exc.errno
+    if code == errno.ENOSPC or code == errno.EDQUOT:
+        return FileError(f"no space left on device while {doing} {target}",
+                         hint="free some space on that disk (or remove _build/ with `python -m analysis clean`) and run the "
+                              "command again; earlier outputs were kept")
+    if code == errno.EROFS:
+        return FileError(f"cannot write {target}: it is on a read-only file system",
+                         hint="make the folder writable (or copy the project to a writable place) and run the command again; "
+                              "nothing was changed")
+    if code in (errno.EACCES, errno.EPERM):
+        return FileError(f"permission denied while {doing} {target}",
+                         hint="give your user write access to that folder (ls -l shows its owner and mode)")
+    if code == errno.ENOENT:
+        return FileError(f"{target} does not exist (while {doing} it)",
+                         hint="restore it (git checkout -- FILE for a committed file; `python -m analysis build` for outputs)")
+    if code == errno.EISDIR:
+        return FileError(f"{target} is a folder, where a file was expected", hint="remove or rename the folder")
+    return FileError(f"{exc.strerror or exc} while {doing} {target}",
+                     hint="check the file and its folder, then run the command again")
+
+
+def bad_format(path, kind: str, detail: str, hint: str | None = None) -> FileError:
+    """A FileError for a file that is not valid ``kind`` (JSON, YAML, UTF-8 text)."""
+    target = shown(path)
+    return FileError(f"{target} is not valid {kind}: {detail}",
+                     hint=hint or f"fix the file, or restore it with `git checkout -- {target}`")
+
+
+def translate(exc: BaseException) -> ClaimcheckError | None:
+    """The project's error for an exception that escaped a command, or None if it is a bug."""
+    import json
+    import sqlite3
+
+    if isinstance(exc, ClaimcheckError):
+        return exc
+    if isinstance(exc, OSError):
+        return from_os_error(exc)
+    if isinstance(exc, sqlite3.DatabaseError):
+        return FileError(f"the build state database is damaged ({exc})",
+                         hint="remove _build/.state/doit.sqlite (or run `python -m analysis clean`) and build again")
+    if isinstance(exc, UnicodeDecodeError):
+        return FileError(f"a file is not UTF-8 text (byte {exc.start}: {exc.reason})",
+                         hint="save it as UTF-8; run with --debug to see which file")
+    if isinstance(exc, json.JSONDecodeError):
+        return FileError(f"a JSON file is damaged: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                         hint="run with --debug to see which file, then restore it")
+    return None

@@ -11,22 +11,24 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import time
-from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 
 from .files import file_sha256, notebook_code_sha256
 from .catalog import ALLOWED_ENV, LOAD_LOG_ENV, RUN_ENV
-from .errors import NotebookFailed
+from .errors import CellTimeout, NotebookFailed, from_os_error
 from .manifest import now, package_versions
 from .paths import ROOT_ENV, Layout
 from .project import Run
 from . import warm
 
-CELL_TIMEOUT_SECONDS = 900
+STILL_RUNNING_EVERY = 60  # seconds between "still running" lines while no run finishes
+KERNEL_START_ATTEMPTS = 3  # a kernel that dies before its first cell (a port race, a loaded machine) is retried
+LEFTOVERS = (".*.partial.ipynb", ".*.loads.jsonl", ".*.log.partial", ".*.tmp")  # files of unfinished runs and writes
 
 
 @dataclass
@@ -37,11 +39,55 @@ class Outcome:
     error: dict | None = None
 
 
+def _running_cell(partial: str) -> tuple[int | None, str]:
+    """Index and source of the last cell papermill started in the partial output (None: no cell ran)."""
+    try:
+        with open(partial, encoding="utf-8") as fh:
+            cells = json.load(fh).get("cells", [])
+    except (OSError, ValueError):
+        return None, ""
+    started = [i for i, c in enumerate(cells) if (c.get("metadata", {}).get("papermill") or {}).get("start_time")]
+    if not started:
+        return None, ""
+    source = cells[started[-1]].get("source", "")
+    return started[-1], "".join(source) if isinstance(source, list) else source
+
+
+def _failure(exc: BaseException, partial: str) -> dict:
+    """What went wrong, in the build's terms: kind (timeout, kernel-died, kernel-start, io, error) and cell."""
+    cell, source = _running_cell(partial)
+    name = type(exc).__name__
+    if isinstance(exc, OSError) and exc.errno is not None and not name.startswith("ZMQ"):
+        kind = "io"
+    elif name == "CellTimeoutError":
+        kind = "timeout"
+    elif name == "DeadKernelError" or (cell is not None and "kernel died" in str(exc).lower()):
+        kind = "kernel-died"
+    elif cell is None and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        kind = "kernel-start"
+    else:
+        kind = "error"
+    error = {"kind": kind, "cell": cell, "ename": name, "evalue": str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+             "source": source}
+    if kind == "io":
+        error.update(errno=exc.errno, strerror=exc.strerror, filename=exc.filename or partial)
+    return error
+
+
+def _note(text: str) -> None:
+    """A line in the run's kernel log (stderr); a full disk must not turn a note into the failure."""
+    try:
+        os.write(2, (text + "\n").encode())
+    except OSError:
+        pass
+
+
 def _execute_in_worker(job: dict) -> dict:
     """Run one notebook (in a worker process). Returns timings or a description of the failure."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the build, which stops this worker
     os.environ.update(job["env"])
     # The kernel inherits this process's stderr: keep its chatter in a per-run log, not on the terminal.
-    log_fd = os.open(job["kernel_log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    log_fd = os.open(job["kernel_log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log_fd, 2)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [job["root"], os.environ.get("PYTHONPATH")]))
     import papermill
@@ -49,29 +95,35 @@ def _execute_in_worker(job: dict) -> dict:
 
     started, t0 = now(), time.monotonic()
     warm.last_kernel = None
-    try:
-        papermill.execute_notebook(
-            job["source"],
-            job["partial"],
-            parameters=job["parameters"],
-            kernel_name="python3",
-            cwd=job["root"],
-            progress_bar=False,
-            start_timeout=300,  # a loaded CI machine can take minutes to start a kernel
-            execution_timeout=CELL_TIMEOUT_SECONDS,
-            **warm_engine_options(),
-        )
-    except PapermillExecutionError as exc:
-        return {
-            "ok": False, "started": started, "duration": time.monotonic() - t0,
-            "error": {"cell": exc.cell_index, "execution_count": exc.exec_count, "ename": exc.ename,
-                      "evalue": exc.evalue, "source": exc.source},
-        }
-    except BaseException as exc:  # kernel died, timeout, bad notebook file...
-        return {
-            "ok": False, "started": started, "duration": time.monotonic() - t0,
-            "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc), "source": ""},
-        }
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        _note(f"--- {job['env'][RUN_ENV]}: attempt {attempt} at {now()}")
+        try:
+            papermill.execute_notebook(
+                job["source"],
+                job["partial"],
+                parameters=job["parameters"],
+                kernel_name="python3",
+                cwd=job["root"],
+                progress_bar=False,
+                start_timeout=300,  # a loaded CI machine can take minutes to start a kernel
+                execution_timeout=job["timeout"],
+                **warm_engine_options(),
+            )
+        except PapermillExecutionError as exc:
+            return {
+                "ok": False, "started": started, "duration": time.monotonic() - t0,
+                "error": {"kind": "exception", "cell": exc.cell_index, "execution_count": exc.exec_count,
+                          "ename": exc.ename, "evalue": exc.evalue, "source": exc.source},
+            }
+        except BaseException as exc:  # kernel died or did not start, timeout, disk full...
+            error = _failure(exc, job["partial"])
+            _note(f"--- attempt {attempt} failed: {error['ename']}: {error['evalue']}")
+            if error["kind"] == "kernel-start" and attempt < KERNEL_START_ATTEMPTS:
+                time.sleep(attempt)  # the next kernel gets fresh ports
+                continue
+            error["attempts"] = attempt
+            return {"ok": False, "started": started, "duration": time.monotonic() - t0, "error": error}
+        break
     return {"ok": True, "started": started, "finished": now(), "duration": time.monotonic() - t0,
             "kernel": warm.last_kernel or "cold"}
 
@@ -93,34 +145,52 @@ def start_template(layout: Layout, runs: list, echo):
     return None
 
 
-@contextmanager
-def stopping(template):
-    try:
-        yield
-    finally:
-        if template is not None:
-            template.stop()
+def clean_leftovers(layout: Layout) -> list[str]:
+    """Remove the partial files of runs and writes a killed or interrupted build left (call under the build lock)."""
+    found = []
+    if layout.executed_dir.is_dir():
+        found += [p for pattern in LEFTOVERS for p in layout.executed_dir.rglob(pattern)]
+    if layout.build_dir.is_dir():
+        found += [p for p in layout.build_dir.rglob(".*.tmp") if layout.executed_dir not in p.parents]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return [layout.relative(p) for p in found]
 
 
 class Executor:
     """Runs a list of runs on ``workers`` processes, stopping at the first failure."""
 
-    def __init__(self, layout: Layout, workers: int | None = None, echo=print):
+    def __init__(self, layout: Layout, workers: int | None = None, echo=print, timeout: float | None = None):
+        from .project import DEFAULT_CELL_TIMEOUT
+
         self.layout = layout
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.echo = echo
+        self.timeout = timeout or DEFAULT_CELL_TIMEOUT
+
+    def _paths(self, run: Run) -> dict:
+        out = self.layout.executed_notebook(run.address)
+        return {"out": out, "partial": out.with_name(f".{out.stem}.partial.ipynb"),
+                "loads": out.with_name(f".{out.stem}.loads.jsonl"),
+                "log_partial": out.with_name(f".{out.stem}.log.partial"), "log": out.with_name(f"{out.stem}.log"),
+                "failed": self.layout.failed_dir / f"{run.address}.ipynb",
+                "failed_log": self.layout.failed_dir / f"{run.address}.log"}
 
     def job(self, run: Run) -> dict:
-        out = self.layout.executed_notebook(run.address)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f".{out.stem}.partial.ipynb")
-        log = out.with_name(f".{out.stem}.loads.jsonl")
-        log.unlink(missing_ok=True)
+        paths = self._paths(run)
+        out, partial, log = paths["out"], paths["partial"], paths["loads"]
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            log.unlink(missing_ok=True)
+            paths["log_partial"].write_bytes(b"")  # this attempt's kernel log; the last good run's log stays
+        except OSError as exc:
+            raise from_os_error(exc, out.parent, "preparing") from None
         return {
             "root": str(self.layout.root),
             "source": str(self.layout.notebook_source(run.notebook)),
             "partial": str(partial),
-            "kernel_log": str(out.with_name(f"{out.stem}.log")),
+            "kernel_log": str(paths["log_partial"]),
+            "timeout": self.timeout,
             "parameters": run.parameters,
             "env": {
                 ROOT_ENV: str(self.layout.root),
@@ -141,20 +211,25 @@ class Executor:
         self.warm_socket = template.socket_path if template else None
         progress = Progress(len(runs), self.echo, expected_durations(self.layout, runs))
         context = get_context("spawn")
-        with stopping(template), ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context) as pool:
-            pending = {}
-            queue = list(runs)
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context)
+        stopped = False
+        pending = {}
+        queue = list(runs)
 
-            def submit_next():
-                run = queue.pop(0)
-                pending[pool.submit(_execute_in_worker, self.job(run))] = run
-                progress.started(run.address)
+        def submit_next():
+            run = queue.pop(0)
+            pending[pool.submit(_execute_in_worker, self.job(run))] = run
+            progress.started(run.address)
 
+        try:
             for _ in range(min(self.workers, len(queue))):
                 submit_next()
             failure = None
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=STILL_RUNNING_EVERY, return_when=FIRST_COMPLETED)
+                if not done:  # a long cell: say so, rather than staying silent until the timeout
+                    self.echo(f"  ... still running: {', '.join(r.address for r in pending.values())} "
+                              f"(cell timeout {self.timeout:g} s)")
                 for future in done:
                     run = pending.pop(future)
                     result = future.result()
@@ -172,15 +247,23 @@ class Executor:
                     while queue and len(pending) < self.workers:
                         submit_next()
             progress.close()
+        except BaseException:  # Ctrl-C, or an error in this process: stop the workers now (their kernels exit with them)
+            stopped = True
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            raise
+        finally:
+            pool.shutdown(wait=not stopped, cancel_futures=stopped)
+            if template is not None:
+                template.stop()
         if failure:
             raise self._failure_error(*failure)
         return outcomes
 
     def _finish(self, run: Run, result: dict) -> dict:
         """Move the complete output into place and build its run record."""
-        out = self.layout.executed_notebook(run.address)
-        partial = out.with_name(f".{out.stem}.partial.ipynb")
-        log = out.with_name(f".{out.stem}.loads.jsonl")
+        paths = self._paths(run)
+        out, partial, log = paths["out"], paths["partial"], paths["loads"]
         loads, modules = [], set()
         if log.exists():
             seen = {}
@@ -192,6 +275,10 @@ class Executor:
             loads = [seen[k] for k in sorted(seen)]
             log.unlink()
         os.replace(partial, out)
+        if paths["log_partial"].exists():
+            os.replace(paths["log_partial"], paths["log"])
+        paths["failed"].unlink(missing_ok=True)  # an earlier failure of this run is fixed
+        paths["failed_log"].unlink(missing_ok=True)
         source = self.layout.notebook_source(run.notebook)
         return {
             "address": run.address,
@@ -211,26 +298,54 @@ class Executor:
         }
 
     def _keep_failed(self, run: Run) -> None:
-        out = self.layout.executed_notebook(run.address)
-        partial = out.with_name(f".{out.stem}.partial.ipynb")
-        out.with_name(f".{out.stem}.loads.jsonl").unlink(missing_ok=True)
-        if partial.exists():
-            kept = self.layout.failed_dir / f"{run.address}.ipynb"
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(partial), kept)
+        """Move the failed attempt's notebook and kernel log to _build/failed/ (the last good output stays)."""
+        paths = self._paths(run)
+        try:
+            paths["loads"].unlink(missing_ok=True)
+            paths["failed"].parent.mkdir(parents=True, exist_ok=True)
+            for partial, kept in ((paths["partial"], paths["failed"]), (paths["log_partial"], paths["failed_log"])):
+                if partial.exists():
+                    shutil.move(str(partial), kept)
+                else:
+                    kept.unlink(missing_ok=True)  # no stale copy from an older failure
+        except OSError:
+            pass  # a full or read-only disk: the failure itself is reported; the next build cleans up
 
     def _failure_error(self, run: Run, result: dict) -> NotebookFailed:
         err = result["error"]
-        kept = self.layout.relative(self.layout.failed_dir / f"{run.address}.ipynb")
+        paths = self._paths(run)
+        rel = self.layout.relative
+        kept = rel(paths["failed"]) if paths["failed"].exists() else None
+        log = rel(paths["failed_log"]) if paths["failed_log"].exists() else None
+        kind = err.get("kind", "exception")
         where = f"cell {err['cell']}" if err.get("cell") is not None else "before any cell ran"
         source = (err.get("source") or "").strip().splitlines()
         excerpt = ("\n    | " + "\n    | ".join(source[:6])) if source else ""
+        kept_text = "; ".join(f"{what} is at {path}" for what, path in
+                              (("the executed notebook up to the failure", kept), ("the kernel log", log)) if path)
+        untouched = "the last good output (if any) is untouched"
+        kept_text = f"{kept_text}; " if kept_text else ""
+        if kind == "io":
+            error = from_os_error(OSError(err.get("errno"), err.get("strerror"), err.get("filename")), doing="writing")
+            return NotebookFailed(f"notebook run {run.address}: {error.message}", hint=error.hint)
+        if kind == "timeout":
+            return CellTimeout(
+                f"notebook run {run.address} timed out in {where}: it ran longer than {self.timeout:g} s{excerpt}",
+                hint=f"make the cell faster, or raise the limit (`cell_timeout: SECONDS` in project.yml, or "
+                     f"`build --timeout SECONDS`); {kept_text}{untouched}")
+        if kind == "kernel-start":
+            return NotebookFailed(
+                f"notebook run {run.address}: the kernel failed to start ({err.get('attempts', 1)} attempt(s)): "
+                f"{err['ename']}: {err['evalue']}",
+                hint=f"the kernel's own error is in {log or 'its log'}; check that ipykernel is installed in the "
+                     f"environment (python -m ipykernel --version) and build again; {untouched}")
+        if kind == "kernel-died":
+            return NotebookFailed(
+                f"notebook run {run.address}: the kernel died in {where} ({err['ename']}: {err['evalue']}){excerpt}",
+                hint=f"often the machine ran out of memory; {kept_text}{untouched}")
         return NotebookFailed(
             f"notebook run {run.address} failed in {where}: {err['ename']}: {err['evalue']}{excerpt}",
-            hint=(
-                f"the executed notebook with the traceback is at {kept}; the last good output "
-                f"(if any) is untouched. Fix the notebook or its data and build again."
-            ),
+            hint=f"{kept_text}{untouched}. Fix the notebook or its data and build again.",
         )
 
 

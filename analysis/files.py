@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import bad_format, from_os_error
+
 
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
@@ -22,9 +24,40 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_text(path: Path, *, hint: str | None = None) -> str:
+    """A UTF-8 text file's content; FileError naming the file if it cannot be read or decoded."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_format(path, "UTF-8 text", f"byte {exc.start}: {exc.reason}", hint) from None
+    except OSError as exc:
+        raise from_os_error(exc, path, "reading") from None
+
+
+def read_json(path: Path, *, hint: str | None = None):
+    """Parse a JSON file; FileError naming the file, line and column if it is damaged."""
+    text = read_text(path, hint=hint)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        detail = f"{exc.msg} at line {exc.lineno}, column {exc.colno}" if text.strip() else "the file is empty"
+        raise bad_format(path, "JSON", detail, hint) from None
+
+
+def read_notebook(path: Path) -> dict:
+    """A notebook source as JSON; FileError naming the notebook if it is damaged."""
+    from .errors import shown
+
+    nb = read_json(path, hint=f"restore it (git checkout -- {shown(path)}) or re-save it from Jupyter")
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise bad_format(path, "notebook JSON", "expected an object with a 'cells' list",
+                         f"restore it (git checkout -- {shown(path)}) or re-save it from Jupyter")
+    return nb
+
+
 def notebook_code_sha256(path: Path) -> str:
     """sha256 of a notebook's code cells only: editing prose or outputs does not make runs stale."""
-    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    nb = read_notebook(path)
     code = []
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
@@ -44,9 +77,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     Readers see the old content or the new one, never a partial file; on error the old file stays.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -56,16 +90,25 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         else:
             os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            try:
+                Path(tmp).unlink(missing_ok=True)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise from_os_error(exc, path, "writing") from None
         raise
 
 
 def write_if_changed(path: Path, text: str) -> None:
     """Write ``text`` atomically, leaving the file (and its mtime) alone if it already holds it."""
     path = Path(path)
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return
+    try:
+        if path.is_file() and path.read_bytes() == text.encode("utf-8"):
+            return
+    except OSError:
+        pass
     atomic_write_bytes(path, text.encode("utf-8"))
 
 

@@ -243,9 +243,18 @@ def lock_entries(rows: list[dict]) -> dict[str, dict]:
 
 
 def read_lock(path: Path) -> dict[str, dict] | None:
+    """The committed lock (None if there is none); FileError naming the file and line if it is damaged."""
+    from .errors import bad_format, shown
+    from .files import read_json
+
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    hint = (f"restore it with `git checkout -- {shown(path)}`, or rewrite it from the current build with "
+            "`python -m analysis lock` (after reviewing the values)")
+    lock = read_json(path, hint=hint)
+    if not isinstance(lock, dict) or not isinstance(lock.get("claims", {}), dict):
+        raise bad_format(path, "lock file", "expected an object with a 'claims' mapping", hint)
+    return lock
 
 
 def write_lock(path: Path, rows: list[dict]) -> None:

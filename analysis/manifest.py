@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from .files import canonical_json, write_if_changed
+from .errors import FileError
+from .files import canonical_json, read_json, write_if_changed
 from .paths import Layout
 
 TRACKED_PACKAGES = (
@@ -40,9 +41,10 @@ def read_run_record(layout: Layout, address: str) -> dict | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+        record = read_json(path)
+    except FileError:
         return None  # a damaged record counts as no record: the run is redone
+    return record if isinstance(record, dict) else None
 
 
 def write_run_record(layout: Layout, address: str, record: dict) -> None:
@@ -50,21 +52,40 @@ def write_run_record(layout: Layout, address: str, record: dict) -> None:
 
 
 def write_manifest(layout: Layout, records: dict[str, dict], *, started: str, executed: list[str]) -> dict:
-    """Write ``_build/manifest.json`` from the current run records (executed now or carried over)."""
+    """Write ``_build/manifest.json`` from the current run records (executed now or carried over).
+
+    A build that executed nothing and found the same records keeps the previous build's times, so
+    the manifest still names the build whose outputs it lists (the report sources and release
+    compare against it).
+    """
+    previous = read_manifest(layout, missing_ok=True)
+    runs = {address: records[address] for address in sorted(records)}
+    if not executed and previous is not None and previous.get("runs") == json.loads(canonical_json(runs)) \
+            and previous.get("project_version") == package_versions()["analysis"]:
+        started, finished = previous.get("build_started", started), previous.get("build_finished") or now()
+    else:
+        finished = now()
     manifest = {
         "project_version": package_versions()["analysis"],
         "build_started": started,
-        "build_finished": now(),
+        "build_finished": finished,
         "executed_this_build": sorted(executed),
         "platform": {"system": platform.system(), "machine": platform.machine(), "python": sys.version.split()[0]},
-        "runs": {address: records[address] for address in sorted(records)},
+        "runs": runs,
     }
     write_if_changed(layout.manifest, canonical_json(manifest))
     return manifest
 
 
-def read_manifest(layout: Layout) -> dict | None:
+def read_manifest(layout: Layout, *, missing_ok: bool = False) -> dict | None:
+    """The last build's manifest (None if there is none); a damaged one is None when ``missing_ok``."""
     path = Path(layout.manifest)
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest = read_json(path, hint="run `python -m analysis build` to rewrite it from the run records")
+    except FileError:
+        if missing_ok:
+            return None
+        raise
+    return manifest if isinstance(manifest, dict) else None

@@ -72,10 +72,13 @@ class Constraint:
     def violation(self, value: Any) -> str | None:
         if self.choices is not None and value not in self.choices:
             return f"expected one of {list(self.choices)}"
-        if self.minimum is not None and value < self.minimum:
-            return f"expected at least {self.minimum}"
-        if self.maximum is not None and value > self.maximum:
-            return f"expected at most {self.maximum}"
+        try:
+            if self.minimum is not None and value < self.minimum:
+                return f"expected at least {self.minimum}"
+            if self.maximum is not None and value > self.maximum:
+                return f"expected at most {self.maximum}"
+        except TypeError:  # a bound of another type in project.yml (min: "0")
+            return f"cannot be compared with the bounds min={self.minimum!r}, max={self.maximum!r} (expected numbers)"
         return None
 
 
@@ -166,7 +169,7 @@ class ParameterSpec:
 
     def resolve(self, set_name: str, overrides: dict[str, Any]) -> dict[str, Any]:
         """Defaults updated with ``overrides``, after checking names, types and constraints."""
-        problems = []
+        problems, mistyped = [], set()
         for name, value in overrides.items():
             if name not in self.parameters:
                 known = ", ".join(sorted(self.parameters)) or "(none)"
@@ -177,6 +180,7 @@ class ParameterSpec:
                 continue
             param = self.parameters[name]
             if not param.accepts(value):
+                mistyped.add(name)
                 problems.append(
                     f"parameter {name!r} = {value!r} is {TYPE_NAMES.get(type(value), type(value).__name__)}, "
                     f"expected {param.type_name} (the default is {param.default!r})"
@@ -185,6 +189,8 @@ class ParameterSpec:
         for name, constraint in self.constraints.items():
             if name not in self.parameters:
                 problems.append(f"project.yml constrains parameter {name!r}, which the notebook does not have")
+                continue
+            if name in mistyped:  # the type is checked before the range
                 continue
             reason = constraint.violation(values[name])
             if reason:
@@ -202,12 +208,16 @@ class ParameterSpec:
 
 def read_parameters(notebook_path: Path) -> dict[str, Parameter]:
     """Parse the cell tagged ``parameters``: each ``name = literal  # help`` line is a parameter."""
-    nb = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
-    cells = [c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    from .errors import shown
+    from .files import read_notebook
+
+    nb = read_notebook(notebook_path)
+    cells = [c for c in nb["cells"] if isinstance(c, dict) and "parameters" in (c.get("metadata") or {}).get("tags", [])]
     if not cells:
         raise ParameterError(
-            f"{notebook_path} has no cell tagged 'parameters'",
-            hint="tag the first code cell 'parameters' (papermill convention) and put every parameter there",
+            f"{shown(notebook_path)} has no cell tagged 'parameters'",
+            hint=f"in {shown(notebook_path)}, tag the first code cell 'parameters' (papermill convention) and put "
+                 "every parameter there",
         )
     source = cells[0]["source"]
     source = "".join(source) if isinstance(source, list) else source
@@ -215,7 +225,9 @@ def read_parameters(notebook_path: Path) -> dict[str, Parameter]:
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        raise ParameterError(f"the parameters cell of {notebook_path} is not valid Python: {exc}") from exc
+        raise ParameterError(f"the parameters cell of {shown(notebook_path)} is not valid Python: {exc.msg} "
+                             f"(line {exc.lineno} of the cell)",
+                             hint=f"fix the parameters cell of {shown(notebook_path)}; it holds `name = value  # help` lines") from None
     params: dict[str, Parameter] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -228,7 +240,7 @@ def read_parameters(notebook_path: Path) -> dict[str, Parameter]:
             default = ast.literal_eval(value_node)
         except ValueError as exc:
             raise ParameterError(
-                f"parameter {name!r} in {notebook_path} has a default that is not a literal",
+                f"parameter {name!r} in {shown(notebook_path)} has a default that is not a literal",
                 hint="use a plain number, string, bool, list or dict as the default",
             ) from exc
         line = lines[node.lineno - 1]

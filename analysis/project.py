@@ -8,11 +8,13 @@ from typing import Any
 
 import yaml
 
-from .errors import ParameterError, ProjectFileError
+from .errors import ClaimcheckError, ParameterError, ProjectFileError
+from .files import read_text
 from .parameters import Constraint, ParameterSpec, Rule, read_parameters
 from .paths import Layout
 
 DEFAULT_SET = "default"
+DEFAULT_CELL_TIMEOUT = 600  # seconds one notebook cell may run; project.yml `cell_timeout` or `build --timeout`
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Project:
     layout: Layout
     title: str
     notebooks: dict[str, NotebookConfig]
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT
 
     @classmethod
     def load(cls, layout: Layout | None = None) -> "Project":
@@ -53,9 +56,10 @@ class Project:
         layout = layout or Layout.find()
         path = layout.project_file
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.safe_load(read_text(path))
         except yaml.YAMLError as exc:
-            raise ProjectFileError(f"{path} is not valid YAML: {exc}") from exc
+            raise ProjectFileError(f"{layout.relative(path)} is not valid YAML: {exc}",
+                                   hint="fix the line named above (git diff project.yml shows what changed)") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("notebooks"), dict):
             raise ProjectFileError(
                 f"{path}: expected a mapping with a 'notebooks' mapping",
@@ -104,15 +108,24 @@ class Project:
                 constraints=constraints,
                 rules=rules,
             )
-        return cls(layout=layout, title=raw.get("title", "Claims report"), notebooks=notebooks)
+        timeout = raw.get("cell_timeout", DEFAULT_CELL_TIMEOUT)
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ProjectFileError(f"{path.name}: cell_timeout must be a positive number of seconds, found {timeout!r}",
+                                   hint=f"e.g. `cell_timeout: {DEFAULT_CELL_TIMEOUT}` (the default)")
+        return cls(layout=layout, title=raw.get("title", "Claims report"), notebooks=notebooks, cell_timeout=timeout)
 
     @cached_property
     def parameter_specs(self) -> dict[str, ParameterSpec]:
-        return {
-            name: ParameterSpec(name, read_parameters(self.layout.notebook_source(name)), cfg.constraints, cfg.rules,
-                                self.layout)
-            for name, cfg in self.notebooks.items()
-        }
+        return {name: self.parameter_spec(name) for name in self.notebooks}
+
+    def parameter_spec(self, name: str) -> ParameterSpec:
+        """The parameters of notebook ``name`` (read once); ParameterError or FileError pointing at the notebook."""
+        cache = self.__dict__.setdefault("_specs", {})
+        if name not in cache:
+            cfg = self.notebooks[name]
+            cache[name] = ParameterSpec(name, read_parameters(self.layout.notebook_source(name)), cfg.constraints, cfg.rules,
+                                        self.layout)
+        return cache[name]
 
     def runs(self, selection: list[str] | None = None) -> list[Run]:
         """Every run (or those selected by notebook name or run address), with checked parameters.
@@ -121,10 +134,15 @@ class Project:
         """
         selected = self._select(selection)
         runs, problems = [], []
+        for name in dict.fromkeys(n for n, _ in selected):  # a damaged notebook is reported once, not per set
+            try:
+                self.parameter_spec(name)
+            except ClaimcheckError as exc:
+                raise type(exc)(f"notebook {name!r}: {exc.message}", hint=exc.hint) from None
         for name, set_name in selected:
             cfg = self.notebooks[name]
             try:
-                values = self.parameter_specs[name].resolve(set_name, cfg.parameter_sets[set_name])
+                values = self.parameter_spec(name).resolve(set_name, cfg.parameter_sets[set_name])
             except ParameterError as exc:
                 problems.append(exc.message)
                 continue

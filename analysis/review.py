@@ -485,6 +485,7 @@ def add_review(layout: Layout, figure_id: str, *, reviewer: str, decision: str, 
     while path.exists():
         n += 1
         path = folder / f"{base}-{n}.yml"
+    _check_writable(layout.generated_report_dir)  # all or nothing: the sources updated after the record must be writable
     try:
         if data is not None:  # the data first: a record never points at rows that were not kept
             kept = approved_data_path(layout, data_sha)
@@ -595,6 +596,23 @@ def data_change(layout: Layout, figure_id: str, record: dict | None, entry: dict
         before_sha, after_sha, columns=all_columns, key=diff.key_fields, added=diff.added, removed=diff.removed,
         changed=[{"key": dict(zip(diff.key_fields, c.key)), "changes": c.changes} for c in diff.changed],
     )
+
+
+def _check_writable(folder: Path) -> None:
+    """FileError naming ``folder`` unless a file can be created in it (or, if absent, in its nearest parent)."""
+    import tempfile
+
+    from .errors import from_os_error
+
+    target = folder
+    while not target.exists() and target.parent != target:
+        target = target.parent
+    try:
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as exc:
+        error = from_os_error(exc, target, "writing to")
+        raise type(error)(f"{error.message} (nothing was recorded)", hint=error.hint) from None
 
 
 # --- the index and the packets ---------------------------------------------------------------------

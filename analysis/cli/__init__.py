@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import ClaimcheckError
+from ..errors import translate
 
 VERBS = ("build", "status", "clean", "check", "lock", "data", "review", "release", "check-report")
 
@@ -27,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
         description="Check the quantitative claims of four policy documents against cited data, and build the report.",
     )
     main_parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    main_parser.add_argument("--debug", action="store_true", help="show the Python traceback of a failure (for bug reports)")
     sub = main_parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for verb in VERBS:
         module = import_module(f".{verb.replace('-', '_')}", __name__)
@@ -35,12 +36,30 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line, not only before the verb
+    args = parser().parse_args([a for a in argv if a != "--debug"])
     try:
         return args.handler(args) or EXIT_OK
-    except ClaimcheckError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except BrokenPipeError:  # output piped into `head` and the like
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # the one place a failure becomes a message: no traceback unless --debug
+        if debug:
+            raise
+        error = translate(exc)
+        if error is None:
+            print(f"internal error: {type(exc).__name__}: {exc}\n  This is a bug: run the command again with --debug "
+                  "and report the traceback.", file=sys.stderr)
+        else:
+            print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted: outputs of runs that finished are kept; partial outputs are never used", file=sys.stderr)
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        import os
+
+        os._exit(130)  # no waiting at exit for worker processes that were just stopped

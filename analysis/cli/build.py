@@ -13,7 +13,22 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="re-execute even current runs")
     p.add_argument("--workers", "-j", type=int, default=None, help="parallel notebook workers (default: one per core)")
     p.add_argument("--no-render", action="store_true", help="do everything but the Quarto render (exit 0)")
+    p.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS",
+                   help="longest a notebook cell may run (default: cell_timeout in project.yml, else 600)")
     p.set_defaults(handler=run)
+
+
+def seconds(text: str) -> float:
+    """argparse type for --timeout: a positive number of seconds."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def run(args) -> int:
@@ -23,7 +38,7 @@ def run(args) -> int:
     from ..render import render
 
     layout = Layout.find()
-    result = build(layout, args.runs or None, force=args.force, workers=args.workers)
+    result = build(layout, args.runs or None, force=args.force, workers=args.workers, timeout=args.timeout)
     print(f"Built in {result.seconds:.1f}s: {len(result.executed)} executed, {len(result.restored)} restored, "
           f"{len(result.current)} current. Outputs:")
     for line in summary_lines(layout, result):

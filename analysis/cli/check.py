@@ -6,6 +6,10 @@ from __future__ import annotations
 
 def add_parser(sub) -> None:
     p = sub.add_parser("check", help="build (no render) and fail on drift against claims/lock.json")
+    from .build import seconds
+
+    p.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS",
+                   help="longest a notebook cell may run (default: cell_timeout in project.yml, else 600)")
     p.set_defaults(handler=run)
 
 
@@ -15,7 +19,7 @@ def run(args) -> int:
     from ..paths import Layout
 
     layout = Layout.find()
-    rows = build_ledger(layout)
+    rows = build_ledger(layout, timeout=args.timeout)
     check_drift(layout, rows)
     print(f"No drift: all {len(rows)} claims match {layout.relative(layout.lock)}.")
     return 0

@@ -10,12 +10,17 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..build import build_ledger
+    from ..errors import FileError
     from ..ledger import changes, read_lock, write_lock
     from ..paths import Layout
 
     layout = Layout.find()
-    rows = build_ledger(layout)  # prints what moved against the old lock, and why
-    before = (read_lock(layout.lock) or {}).get("claims", {})
+    rows = build_ledger(layout, rewriting_lock=True)  # prints what moved against the old lock, and why
+    try:
+        before = (read_lock(layout.lock) or {}).get("claims", {})
+    except FileError as exc:  # the file lock writes may itself be what is broken
+        print(f"Replacing a damaged lock: {exc.message}")
+        before = {}
     moved = changes(before, rows)
     write_lock(layout.lock, rows)
     print(f"Locked {len(rows)} claims in {layout.relative(layout.lock)} ({len(moved)} changed"

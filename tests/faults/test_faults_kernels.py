@@ -1,0 +1,114 @@
+"""Fault scenarios in notebook execution: a failing cell, a cell that never ends, a kernel that dies,
+a kernel that cannot start (a real port race), and a build that fails half-way."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+from .conftest import sha
+
+PORT_RACE_KERNEL = '''
+"""A python3 kernel whose first FAIL_STARTS starts find their shell port taken (a real port race)."""
+import json, os, subprocess, sys
+counter, fail_starts = sys.argv[1], int(sys.argv[2])
+connection_file = sys.argv[sys.argv.index("-f") + 1]
+n = int(open(counter).read()) if os.path.exists(counter) else 0
+open(counter, "w").write(str(n + 1))
+if n < fail_starts:
+    info = json.load(open(connection_file))
+    holder = subprocess.Popen([sys.executable, "-c",
+        "import socket, sys, time\\n"
+        "s = socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen()\\n"
+        "print('bound', flush=True); time.sleep(20)", info["ip"], str(info["shell_port"])],
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    holder.stdout.readline()
+os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file])
+'''
+
+
+def port_race_kernel(tmp_path, fail_starts: int) -> dict:
+    """JUPYTER_PATH env whose python3 kernel loses the race for its port on its first ``fail_starts`` starts."""
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    wrapper = tmp_path / "jupyter" / "port_race_kernel.py"
+    wrapper.write_text(PORT_RACE_KERNEL)
+    argv = [sys.executable, str(wrapper), str(tmp_path / "starts"), str(fail_starts), "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Python 3", "language": "python"}))
+    return {"JUPYTER_PATH": str(tmp_path / "jupyter")}
+
+
+def test_failing_cell_keeps_good_output_and_log_and_the_fix_clears_the_failed_copy(built, snapshot):
+    nb_path = built.path("notebooks/beta.ipynb")
+    nb = json.loads(nb_path.read_text())
+    nb["cells"][1]["source"] = ["raise ValueError('the data are odd')\n"] + nb["cells"][1]["source"]
+    nb_path.write_text(json.dumps(nb))
+    before = built.protected()
+    log = built.path("_build/notebooks/beta/default.log")
+    good_log = sha(log)
+    built.fails("build", "--no-render", "beta", says=("notebook run beta/default failed in cell 2: ValueError: the data are odd",
+                                                      "_build/failed/beta/default.ipynb", "_build/failed/beta/default.log"))
+    built.unchanged(before, but=("notebooks/",))
+    assert sha(log) == good_log, "a failed attempt overwrote the kernel log of the last good output"
+    built.restore("notebooks/beta.ipynb", snapshot)
+    built.recovers(executes=[])  # the good output is current again
+    assert built.path("_build/failed/beta/default.ipynb").exists()  # still the record of the failure...
+    nb["cells"][1]["source"] = nb["cells"][1]["source"][1:] + ["\n"]
+    nb_path.write_text(json.dumps(nb))
+    built.recovers(executes=["beta/default"])
+    assert not built.path("_build/failed/beta").exists() or not any(built.path("_build/failed/beta").iterdir())
+
+
+def test_cell_that_never_ends_times_out_with_run_and_cell_named(built):
+    built.add_delta(slow={"pause": 120.0})
+    before = built.protected()
+    proc = built.fails("build", "--no-render", "--timeout", "3", "delta/slow",
+                       says=("notebook run delta/slow timed out in cell 4: it ran longer than 3 s", "time.sleep(pause)",
+                             "cell_timeout: SECONDS", "--timeout SECONDS", "_build/failed/delta/slow.log"))
+    assert "FAILED delta/slow" in proc.stdout
+    built.unchanged(before)
+    built.edit_yaml("project.yml", lambda d: d["notebooks"].pop("delta"))
+    built.recovers(executes=[])
+
+
+def test_cell_timeout_from_the_project_file(built):
+    built.add_delta(slow={"pause": 120.0})
+    built.edit_yaml("project.yml", lambda d: d.update({"cell_timeout": 2}))
+    built.fails("build", "--no-render", "delta/slow", says=("notebook run delta/slow timed out in cell 4: it ran longer than 2 s",))
+    assert not built.path("_build/notebooks/delta/slow.ipynb").exists()
+
+
+def test_kernel_dying_in_a_cell_names_the_cell_and_the_kind_of_failure(built):
+    built.add_delta(dies={"die": True})
+    built.fails("build", "--no-render", "delta/dies", says=("notebook run delta/dies: the kernel died in cell 4", "os._exit(9)",
+                                                            "_build/failed/delta/dies.log"))
+
+
+def test_failed_build_leaves_a_manifest_that_lists_the_runs_that_finished(built):
+    built.add_delta(dies={"die": True})
+    built.fails("build", "--no-render", "--force", "-j", "1", "beta", "delta/dies", says=("the kernel died in cell 4",))
+    record = json.loads(built.path("_build/notebooks/beta/default.run.json").read_text())
+    assert built.manifest()["runs"]["beta/default"] == record
+    assert built.manifest()["executed_this_build"] == ["beta/default"]
+
+
+def test_kernel_losing_the_port_race_is_retried_and_its_log_kept(built, tmp_path):
+    env = port_race_kernel(tmp_path, fail_starts=1)
+    before = built.protected()
+    built.ok("build", "--no-render", "--force", "beta", env=env)
+    assert (tmp_path / "starts").read_text() == "2"
+    log = built.path("_build/notebooks/beta/default.log").read_text()
+    assert "Address already in use" in log and "attempt 2" in log
+    built.unchanged(before, but=("_build/notebooks/beta/",))
+    built.recovers(executes=[])
+
+
+def test_kernel_that_never_starts_points_at_the_kept_log(built, tmp_path):
+    env = port_race_kernel(tmp_path, fail_starts=10)
+    before = built.protected()
+    built.fails("build", "--no-render", "--force", "beta", env=env,
+                says=("notebook run beta/default: the kernel failed to start (3 attempt(s))", "_build/failed/beta/default.log"))
+    assert built.path("_build/failed/beta/default.log").read_text().count("Address already in use") == 3
+    built.unchanged(before)
+    built.recovers(executes=[])
