@@ -506,10 +506,15 @@ def bib_authors(author) -> str:
     return " and ".join(out)
 
 
+_CORPORATE_WORDS = {"laboratory", "institute", "institution", "university", "office", "department", "agency",
+                    "council", "foundation", "association", "organization", "organisation", "commission",
+                    "service", "center", "centre", "society", "board", "staff", "committee", "collaboration"}
+
+
 def bib_person(name: str) -> str:
     """One name in BibTeX form: 'John F. Sargent Jr.' -> 'Sargent, Jr., John F.'; one word -> '{Word}'."""
     tokens = name.split()
-    if len(tokens) == 1 or name.isupper():
+    if len(tokens) == 1 or name.isupper() or _CORPORATE_WORDS & {t.strip(",.").lower() for t in tokens}:
         return "{" + bib_escape(name) + "}"
     suffix = None
     if tokens[-1].lower() in _NAME_SUFFIXES:

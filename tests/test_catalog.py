@@ -287,8 +287,17 @@ def test_bibtex_escapes_joins_authors_and_picks_the_entry_type(mini):
     text = bibtex(Catalog.load(Layout(mini.root)))
     assert "@article{src-one," in text
     assert r"title = {{R\&D at 50\% \& more\_}}" in text
-    assert "author = {Ann Lee and Bo Chen and Cy Diaz}" in text
+    assert "author = {Lee, Ann and Chen, Bo and Diaz, Cy}" in text
     assert "journal = {Journal of Tests}" in text
+
+
+def test_personal_and_corporate_authors():
+    from analysis.catalog import bib_authors
+
+    assert bib_authors("John F. Sargent Jr.") == "Sargent, Jr., John F."
+    assert bib_authors("Los Alamos National Laboratory staff (author names not recorded)") == \
+        "{Los Alamos National Laboratory staff}"
+    assert bib_authors("NASA") == "{NASA}"
 
 
 def test_real_bibliography_has_one_entry_per_source():
