@@ -86,8 +86,10 @@ def _execute_in_worker(job: dict) -> dict:
     """Run one notebook (in a worker process). Returns timings or a description of the failure."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the build, which stops this worker
     os.environ.update(job["env"])
-    # The kernel inherits this process's stderr: keep its chatter in a per-run log, not on the terminal.
+    # The kernel inherits (or, forked warm, is handed) this process's stdout and stderr: keep its chatter
+    # in a per-run log, not on the terminal. The worker's results travel through the pool, not stdout.
     log_fd = os.open(job["kernel_log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [job["root"], os.environ.get("PYTHONPATH")]))
     import papermill

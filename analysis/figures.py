@@ -41,29 +41,27 @@ def style() -> None:
     })
 
 
-def record(label: str, data, *, datasets=None, note: str | None = None) -> None:
+def record(label: str, data, *, datasets, note: str | None = None) -> None:
     """Store the rows figure (or table) ``label`` plots and the datasets they come from.
 
     ``data`` is the DataFrame the figure draws, ``datasets`` the tables (as returned by
     ``analysis.load`` or ``lookup.stack``) or dataset names those rows are computed from: exactly
     those, since they become the figure's data credit, review packet inputs and review record. Each
-    must have been loaded by this run. Without ``datasets`` the record falls back to every dataset
-    the run loaded and is marked ``"declared": false`` (tests require declared datasets).
+    must have been loaded by this run.
     """
     from IPython.display import display
 
-    from .catalog import loaded
     from .lookup import dataset_names
 
     if not (label.startswith("fig-") or label.startswith("tbl-")):
         raise FigureRecordError(f"figure label {label!r} must start with 'fig-' or 'tbl-'")
-    if isinstance(datasets, str) or (datasets is not None and not datasets):
+    if isinstance(datasets, str) or not datasets:
         raise FigureRecordError(
             f"figure {label}: datasets must list the tables its rows come from",
             hint="figures.record(label, data, datasets=[table, ...]) with tables loaded by analysis.load",
         )
-    declared = datasets is not None
-    names = dataset_names(datasets, what=f"figure {label}") if declared else sorted({e["dataset"] for e in loaded})
+    declared = True  # records written before datasets were declared carry False (readers still accept them)
+    names = dataset_names(datasets, what=f"figure {label}")
     payload = {
         "label": label,
         "columns": [str(c) for c in data.columns],

@@ -469,13 +469,15 @@ class _Data:
                     + (f" and {plural(rest, 'other source')}" if rest else "")
                     + ", each listed in the technical appendix")
         for source_id, entries in by_source.items():
+            if source_id in self.bib:  # the citation carries the title: name publisher, year and where
+                parts.append(f"{md(short_credit(entries))} [@{source_id}]")
+                continue
             if len(entries) == 1:
                 text = credit(entries[0])
             else:
                 unlocated = {**entries[0], "sources": [{**s, "locator": ""} for s in entries[0].get("sources", [])]}
                 text = credit(unlocated).rstrip(".") + f" ({len(entries)} tables)"
-            cite = f" [@{source_id}]" if source_id in self.bib else ""
-            parts.append(f"{md(text.removeprefix('Data: ').rstrip('.'))}{cite}")
+            parts.append(md(text.removeprefix("Data: ").rstrip(".").replace("; ", ", ")))
         return "; ".join(parts) or "no catalog dataset"
 
     def figure_view(self, address: str, label: str) -> dict:
@@ -732,6 +734,19 @@ def agreement_range(claim: dict) -> str | None:
         return f"exactly {fmt(stated)}" if kind == "exact" else f"from {fmt(lo)} to {fmt(hi)}"
     return {">": f"above {fmt(lo)}", ">=": f"{fmt(lo)} or more", "<": f"below {fmt(hi)}",
             "<=": f"{fmt(hi)} or less"}.get(comparison, "?")
+
+
+def short_credit(entries: list[dict]) -> str:
+    """'Publisher (year), locator' for one table of a source, 'Publisher (year), N tables' for several.
+
+    Used beside a citation, which names the title; a ';' in a publisher or locator becomes ','
+    so that ';' only ever separates credited sources.
+    """
+    source = (entries[0].get("sources") or [{}])[0]
+    publisher = str(source.get("publisher", "")).replace(";", ",").strip()
+    head = f"{publisher} ({source['year']})" if source.get("year") else publisher
+    where = str(source.get("locator") or "").replace(";", ",") if len(entries) == 1 else f"{len(entries)} tables"
+    return ", ".join(x for x in (head, where) if x)
 
 
 def verdict_policy(layout: Layout) -> str:

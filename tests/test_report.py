@@ -120,7 +120,7 @@ def test_each_figure_credits_only_the_datasets_it_draws_on(built):
     inputs = built.manifest()["runs"]["alpha/default"]["inputs"]
     block = claims[claims.index('::: {.figure-provenance data-figure="alpha/default#fig-shares"}'):]
     block = block[:block.index("\n:::\n")]
-    assert "**Data:** Test Publisher (2024), Test source src-one, Table 1 [@src-one]." in block
+    assert "**Data:** Test Publisher (2024), Table 1 [@src-one]." in block  # the citation names the title
     assert "notebook `notebooks/alpha.ipynb`, parameter set `default`" in block
     assert f"figure sha256 `{entry['sha256'][:12]}`" in block and "**Review:** **not reviewed**" in block
     # inputs with checksums and the review packet: folded, HTML only; never a link to _build/
