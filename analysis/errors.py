@@ -98,7 +98,6 @@ class CellTimeout(NotebookFailed):
 
 def shown(path) -> str:
     """``path`` as a user reads it: relative to the working directory when inside it."""
-    import os
     from pathlib import Path
 
     p = Path(path)

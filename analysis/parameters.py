@@ -16,7 +16,6 @@ same rules.
 from __future__ import annotations
 
 import ast
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path

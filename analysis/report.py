@@ -515,7 +515,7 @@ class _Data:
     def robustness(self, r: dict, claim: dict) -> dict:
         """The claim under every parameter set of its notebook (the check first): rows, the range of the
         values, and how many parameter sets give the check's verdict."""
-        from .claims import recorded_in, verdict
+        from .claims import verdict
 
         notebook, check = r["notebook"], f"{r['notebook']}/{r['parameter_set']}"
         base = self.runs.get(check, {}).get("parameters", {})

@@ -116,6 +116,17 @@ def copy_project(source: Path, dest: Path) -> TempProject:
     return TempProject(dest)
 
 
+def built_notebook(tmp_path_factory, notebook: str, sets: list[str], extra_sets: dict | None = None) -> TempProject:
+    """A copy of the real project reduced to ``notebook`` (plus ``extra_sets``), with runs ``sets`` built.
+
+    For module-scoped fixtures: each notebook test file builds its runs once and reads them in every test.
+    """
+    project = copy_project(REPO, tmp_path_factory.mktemp(notebook) / "project")
+    project.keep_only_notebook(notebook, extra_sets)
+    project.cli("build", "--no-render", *(f"{notebook}/{s}" for s in sets), check=True)
+    return project
+
+
 @pytest.fixture
 def project(tmp_path) -> TempProject:
     """A fresh copy of this repository's real project (notebooks, data, register) to build and mutate."""

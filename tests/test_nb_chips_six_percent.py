@@ -8,7 +8,7 @@ the recorded values against numbers recomputed here from the catalog.
 from __future__ import annotations
 
 import pytest
-from conftest import REPO, copy_project, one_row
+from conftest import built_notebook, one_row
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +24,7 @@ def value(df, **where):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    project = copy_project(REPO, tmp_path_factory.mktemp("chips") / "project")
-    project.keep_only_notebook(NB)
-    project.cli("build", "--no-render", f"{NB}/default", f"{NB}/sia-bcg-2020-new-capacity",
-                f"{NB}/demand-us-wsts-2021", check=True)
-    return project
+    return built_notebook(tmp_path_factory, NB, ["default", "sia-bcg-2020-new-capacity", "demand-us-wsts-2021"])
 
 
 def top_down_world_share(project):

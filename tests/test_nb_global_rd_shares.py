@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import one_row
+from conftest import built_notebook, one_row
 
 NB = "global_rd_shares"
 
@@ -25,12 +25,7 @@ def crossover_year(us0, cn0, us1, cn1, years):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from conftest import REPO, copy_project
-
-    project = copy_project(REPO, tmp_path_factory.mktemp("global") / "project")
-    project.keep_only_notebook(NB)
-    project.cli("build", "--no-render", f"{NB}/default", f"{NB}/sei2022-2019", f"{NB}/window-2016-2021", check=True)
-    return project
+    return built_notebook(tmp_path_factory, NB, ["default", "sei2022-2019", "window-2016-2021"])
 
 
 def test_sei2022_edition_gives_the_stated_pair_with_an_attribution_caveat(built):

@@ -8,7 +8,7 @@ import io
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, copy_project
+from conftest import built_notebook
 from conftest import one_row as one
 
 NB = "iter_contributions"
@@ -20,12 +20,9 @@ def table(project, address, label):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The default run and one variant (ITER Organization's rounding; estimates up to 2018), built once for the
-    read-only tests of this file."""
-    project = copy_project(REPO, tmp_path_factory.mktemp("iter") / "project")
-    project.keep_only_notebook(NB, {"iter-org-2018": {"share_source": "iter_org", "as_of_year": 2018}})
-    project.cli("build", "--no-render", f"{NB}/default", f"{NB}/iter-org-2018", check=True)
-    return project
+    """The default run and one variant (ITER Organization's rounding; estimates up to 2018), built once."""
+    return built_notebook(tmp_path_factory, NB, ["default", "iter-org-2018"],
+                          {"iter-org-2018": {"share_source": "iter_org", "as_of_year": 2018}})
 
 
 def test_us_share_is_one_eleventh_under_every_rounding_but_misattributed(built):

@@ -7,7 +7,7 @@ import io
 
 import pandas as pd
 import pytest
-from conftest import REPO, copy_project
+from conftest import built_notebook
 from conftest import one_row as one
 
 NB = "megascience_costs"
@@ -22,12 +22,9 @@ PAIRING_SETS = [
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The default run, the high illustrative U.S. bracket and one run of other readings, built once."""
-    project = copy_project(REPO, tmp_path_factory.mktemp("mega") / "project")
-    project.keep_only_notebook(NB, {"test-alternatives": {"iss_estimator": "wikipedia_2010", "lbnf_source": "science_2012",
-                                                       "eur_usd_pairing": "lowest"}})
-    project.cli("build", "--no-render", f"{NB}/default", f"{NB}/us-illustrative-high", f"{NB}/test-alternatives",
-                check=True)
-    return project
+    return built_notebook(tmp_path_factory, NB, ["default", "us-illustrative-high", "test-alternatives"],
+                          {"test-alternatives": {"iss_estimator": "wikipedia_2010", "lbnf_source": "science_2012",
+                                                 "eur_usd_pairing": "lowest"}})
 
 
 def robustness(project):

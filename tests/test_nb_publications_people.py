@@ -9,6 +9,7 @@ import io
 
 import pandas as pd
 import pytest
+from conftest import built_notebook
 import yaml
 
 NB = "publications_people"
@@ -16,12 +17,7 @@ NB = "publications_people"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from conftest import REPO, copy_project
-
-    project = copy_project(REPO, tmp_path_factory.mktemp("people") / "project")
-    project.keep_only_notebook(NB)
-    project.cli("build", "--no-render", f"{NB}/default", f"{NB}/open-doors-2023", f"{NB}/us-china-latest-year", check=True)
-    return project
+    return built_notebook(tmp_path_factory, NB, ["default", "open-doors-2023", "us-china-latest-year"])
 
 
 def test_non_default_sets_match_the_catalog(built):

@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import REPO, copy_project, one_row
+from conftest import built_notebook, one_row
 
 from analysis.parameters import read_parameters
 
@@ -24,10 +24,7 @@ def val(df, entity, year, measure):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    project = copy_project(REPO, tmp_path_factory.mktemp("rdshare") / "project")
-    project.keep_only_notebook(NB)
-    project.cli("build", "--no-render", f"{NB}/default", f"{NB}/total-rd", f"{NB}/total-rd-nsf-universe", check=True)
-    return project
+    return built_notebook(tmp_path_factory, NB, ["default", "total-rd", "total-rd-nsf-universe"])
 
 
 def basic_share_2016(p, which):
