@@ -126,6 +126,16 @@ def test_real_register_loads():
     assert {"rd-share-1960", "rd-share-2016", "iter-us-share-9-09", "chips-six-percent"} <= set(register.claims)
 
 
+def test_every_real_claim_names_its_kind_and_reading_and_every_document_its_date():
+    """The verdict policy applies to every claim: each says what it is judged on, at which date."""
+    from conftest import REPO
+
+    register = Register.load(Layout(REPO))
+    assert all(doc.get("reference_date") and doc.get("reference_date_basis") for doc in register.documents.values())
+    unread = [c["id"] for c in register.claims.values() if not c.get("reading") or not c.get("kind")]
+    assert not unread, f"claims without a reading or kind: {unread}"
+
+
 def test_drift_is_reported_and_check_fails_until_locked(mini):
     mini.cli("build", "--no-render", check=True)
     proc = mini.cli("check")
