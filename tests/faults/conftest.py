@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,11 +73,15 @@ class Scenario(TempProject):
         no_traceback(proc)
         return proc
 
-    def recovers(self, *, executes: list[str] | None = None) -> None:
-        """The next normal build succeeds (executing exactly ``executes`` if given) and leaves nothing stale."""
+    def recovers(self, *, executes: list[str] | None = None, restores: list[str] | None = None) -> None:
+        """The next normal build succeeds (executing exactly ``executes`` and restoring exactly ``restores``
+        from the content store, if given) and leaves nothing stale."""
         proc = self.ok("build", "--no-render")  # plans every run: exit 0 means none is left stale or failed
         if executes is not None:
             assert sorted(self.executed()) == sorted(executes), proc.stdout
+        if restores is not None:
+            found = re.search(r"Restored \d+ run\(s\) from _build/store[^:]*: (.*)", proc.stdout)
+            assert sorted(found.group(1).split(", ") if found else []) == sorted(restores), proc.stdout
         leftovers = [p.name for p in (self.root / "_build" / "notebooks").rglob(".*") if p.is_file()]
         assert leftovers == [], leftovers
 

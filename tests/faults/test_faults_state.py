@@ -24,7 +24,7 @@ def test_truncated_executed_notebook_makes_its_run_stale_and_is_re_executed(buil
 def test_damaged_run_record_counts_as_no_record(built):
     built.path("_build/notebooks/beta/default.run.json").write_text('{"address": ')
     assert "stale    beta/default" in built.ok("status").stdout
-    built.recovers(executes=["beta/default"])
+    built.recovers(executes=[], restores=["beta/default"])  # its result is in the content store: nothing runs
 
 
 def test_damaged_manifest_is_rewritten_without_executing(built, snapshot):
@@ -41,7 +41,7 @@ def test_state_db_overwritten_with_garbage_gives_no_false_reasons(built):
     assert "stale    beta/default: its inputs were not recorded: the build state in _build/.state/ was damaged" in status
     assert "changed" not in status  # no data file, notebook or parameter is said to have changed
     assert built.path("_build/.state/doit.sqlite.damaged").is_file()
-    built.recovers(executes=["beta/default"])
+    built.recovers(executes=[], restores=["beta/default"])  # restored by content, not re-executed
 
 
 def test_state_db_deleted_gives_no_false_reasons(built):
@@ -51,7 +51,7 @@ def test_state_db_deleted_gives_no_false_reasons(built):
     status = built.ok("status").stdout
     assert "its inputs were not recorded: the build state in _build/.state/ was reset or removed" in status
     assert "changed" not in status
-    built.recovers(executes=["beta/default"])
+    built.recovers(executes=[], restores=["beta/default"])
 
 
 def test_leftovers_of_a_killed_build_are_cleaned_by_the_next_build(built):
