@@ -193,7 +193,7 @@ def test_mislabelled_claim_names_the_measure_the_number_really_is():
              "notebook": "notebooks/n.ipynb", "parameters": "none", "claims": [view], "more": []}
     text = render_template("claims.qmd.j2", groups=[group], version="0.1.0", info={}, stems={})
     assert ("The document states 69% (1960) for U.S. share of global basic research, but that number is the U.S. "
-            "share of world total R&D (CRS (2018), Fact sheet, p. 1 [@crs], Figure 1). No data for the measure the "
+            "share of world total R&D (CRS (2018), p. 1 [@crs], Figure 1). No data for the measure the "
             "claim names could be reached.") in text
     assert "Judged as: U.S. share of world basic research funding in 1960, at 2024-01-22." in text
     ledger = render_template("ledger.qmd.j2", documents=[{"document": "Doc A", "reference_date": "2024-01-22",
