@@ -43,7 +43,7 @@ def test_cold_build_executes_every_run_and_writes_the_manifest(built_mini):
     out = gamma["outputs"][0]
     assert out["sha256"] == sha(built_mini.path(out["path"]))
     assert gamma["parameters"] == {"year": 2020}
-    assert gamma["duration_seconds"] > 0 and gamma["started"] < gamma["finished"]
+    assert gamma["duration_seconds"] > 0 and gamma["started"] <= gamma["finished"]  # whole seconds: a warm run can take under one
     assert gamma["versions"]["papermill"] != "not installed" and "python" in gamma["versions"]
     assert manifest["runs"]["alpha/later"]["parameters"]["year"] == 2020
 
