@@ -124,13 +124,34 @@ class Rule:
         return f"{condition}expected {self.require} ({self.why}); got {shown}"
 
 
+_RULE_TABLES: dict[tuple, Any] = {}
+
+
+def _rule_table(dataset: str, layout=None):
+    """A dataset for rule evaluation, loaded (checksum and schema checked) once per file version.
+
+    Rules are evaluated for every parameter set, several times per command; reloading the catalog
+    each time made a no-op build take seconds per rule.
+    """
+    from .catalog import load
+    from .paths import Layout
+
+    layout = layout or Layout.find()
+    try:
+        files = (layout.datapackage, layout.dataset_file(dataset))
+        key = (str(layout.root), dataset) + tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    except OSError:
+        return load(dataset, layout=layout)  # let the load say what is missing
+    if key not in _RULE_TABLES:
+        _RULE_TABLES[key] = load(dataset, layout=layout)
+    return _RULE_TABLES[key]
+
+
 def rule_namespace(layout=None) -> dict[str, Any]:
     """Functions a rule may call: data read from the project's catalog, checked like any load."""
 
     def _table(dataset: str):
-        from .catalog import load
-
-        return load(dataset, layout=layout)
+        return _rule_table(dataset, layout)
 
     def years(dataset: str, **where) -> list[int]:
         """The years present in ``dataset`` among the rows matching ``where``."""
