@@ -33,6 +33,7 @@ from __future__ import annotations
 import ast
 import base64
 import difflib
+import functools
 import hashlib
 import json
 import re
@@ -43,7 +44,7 @@ from pathlib import Path
 
 import yaml
 
-from .files import atomic_write_bytes, canonical_json, file_sha256_bytes, write_if_changed
+from .files import atomic_write_bytes, file_sha256_bytes, parse_yaml, write_if_changed, write_json_if_changed
 from .errors import ReviewError
 from .paths import Layout
 
@@ -78,18 +79,24 @@ def cell_options(source: str) -> dict:
         lines.append(line[2:].removeprefix(" "))
     if not lines:
         return {}
+    return dict(_options("\n".join(lines)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _options(text: str) -> tuple:
+    """Parsed ``#|`` option lines, once per distinct text (every run of a notebook has the same cells)."""
     try:
-        parsed = yaml.safe_load("\n".join(lines))
+        parsed = parse_yaml(text)
         if isinstance(parsed, dict):
-            return parsed
+            return tuple(parsed.items())
     except yaml.YAMLError:
         pass
     options = {}
-    for line in lines:
+    for line in text.splitlines():
         key, sep, value = line.partition(":")
         if sep:
             options[key.strip()] = value.strip()
-    return options
+    return tuple(options.items())
 
 
 def cell_labels(notebook_json: dict) -> dict[str, dict]:
@@ -171,13 +178,30 @@ def _defs_and_uses(stmt: ast.stmt) -> tuple[set[str], set[str], set[str]]:
     return bound - mutated, mutated, used
 
 
-def _is_record_call(node: ast.AST, label: str) -> bool:
-    if not isinstance(node, ast.Call):
-        return False
-    func = node.func
-    name = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else None)
-    return (name == "record" and bool(node.args) and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value == label)
+def _record_calls(stmt: ast.stmt) -> dict:
+    """The ``record("<label>", rows, ...)`` calls in a statement, by label (the first of each)."""
+    calls = {}
+    for node in ast.walk(stmt):
+        if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else None)
+        if name == "record" and isinstance(node.args[0].value, str):
+            calls.setdefault(node.args[0].value, node)
+    return calls
+
+
+@functools.lru_cache(maxsize=4096)
+def _statements(source: str) -> tuple | None:
+    """Each top-level statement of a cell with (bound, mutated, used) names and its record calls.
+
+    Cached by source: the runs of one notebook share every cell but the injected parameters, and
+    the review inventory slices every figure of every run.
+    """
+    tree = _parse(source)
+    if tree is None:
+        return None
+    return tuple((stmt, *_defs_and_uses(stmt), _record_calls(stmt)) for stmt in tree.body)
 
 
 class Slicer:
@@ -185,22 +209,21 @@ class Slicer:
     and reads, computed once for every figure of the notebook."""
 
     def __init__(self, notebook_json: dict):
-        self.cells = []  # (cell index, source without magics, tags, [(stmt, bound, mutated, used)])
+        self.cells = []  # (cell index, source without magics, tags, [(stmt, bound, mutated, used, record calls)])
         for index, cell in enumerate(notebook_json.get("cells", [])):
             if cell.get("cell_type") != "code":
                 continue
             source = _blank_magics(cell_source(cell))
-            tree = _parse(source)
-            if tree is not None:
-                statements = [(stmt, *_defs_and_uses(stmt)) for stmt in tree.body]
+            statements = _statements(source)
+            if statements is not None:
                 self.cells.append((index, source, cell.get("metadata", {}).get("tags", []), statements))
 
     def derivation(self, label: str) -> str | None:
         """See :func:`derivation`."""
         target = None
         for position, (_, _, _, statements) in enumerate(self.cells):
-            for stmt_no, (stmt, *_) in enumerate(statements):
-                call = next((n for n in ast.walk(stmt) if _is_record_call(n, label)), None)
+            for stmt_no, (stmt, *_, calls) in enumerate(statements):
+                call = calls.get(label)
                 if call is not None:
                     target = (position, stmt_no, stmt, call)
                     break
@@ -215,7 +238,7 @@ class Slicer:
         for pos in range(position, -1, -1):
             statements = self.cells[pos][3]
             stop = stmt_no if pos == position else len(statements)
-            for candidate, bound, mutated, used in reversed(statements[:stop]):
+            for candidate, bound, mutated, used, _ in reversed(statements[:stop]):
                 if (bound | mutated) & needed:
                     kept.append((pos, candidate))
                     needed = (needed - bound) | used
@@ -672,9 +695,9 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
             files["derivation"] = "derivation.py"
         else:
             (folder / "derivation.py").unlink(missing_ok=True)
-        write_if_changed(folder / "parameters.json", canonical_json({
-            "run": fig.run, "parameter_set": fig.parameter_set, "parameters": run.get("parameters", {})}))
-        write_if_changed(folder / "inputs.json", canonical_json(inputs))
+        write_json_if_changed(folder / "parameters.json", {
+            "run": fig.run, "parameter_set": fig.parameter_set, "parameters": run.get("parameters", {})})
+        write_json_if_changed(folder / "inputs.json", inputs)
         status = review_status.get(fig.id, ReviewStatus(STATUS_NONE))
         provenance = {
             "figure": fig.id,
@@ -695,7 +718,7 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
             "versions": run.get("versions", {}),
             "report": build,
         }
-        write_if_changed(folder / "provenance.json", canonical_json(provenance))
+        write_json_if_changed(folder / "provenance.json", provenance)
         credits = [credit(catalog.resources[d]) for d in fig.datasets() if d in catalog.resources]
         change = None
         if status.state == STATUS_AGAIN:
@@ -713,7 +736,7 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
             if label_dir not in keep:
                 shutil.rmtree(label_dir)
     index = {"project_version": build.get("version"), "build_finished": manifest.get("build_finished"), "figures": entries}
-    write_if_changed(index_path(layout), canonical_json(index))
+    write_json_if_changed(index_path(layout), index)
     return index
 
 
