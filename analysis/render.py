@@ -52,15 +52,14 @@ def require_quarto() -> Path:
 def output_stems(layout: Layout) -> list[str]:
     """The rendered files' names without extension (report first, then the appendix), as the generated
     metadata files set them."""
-    import yaml
-
     from . import __version__
+    from .files import parse_yaml
     from .report import appendix_stem, output_stem
 
     stems = []
     for name, default in (("_metadata.yml", output_stem), ("_appendix-metadata.yml", appendix_stem)):
         path = layout.generated_report_dir / name
-        meta = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
+        meta = (parse_yaml(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
         stems.append(str(meta.get("output-file") or default(__version__)))
     return stems
 
@@ -70,13 +69,28 @@ def output_stem(layout: Layout) -> str:
     return output_stems(layout)[0]
 
 
-def quarto_version(quarto: Path) -> str:
-    """``quarto --version`` (part of the render's inputs)."""
+def quarto_version(quarto: Path, known: dict | None = None) -> tuple[str, dict]:
+    """``quarto --version`` (part of the render's inputs), and what identifies the executable asked.
+
+    ``known`` is what an earlier call returned: if the executable is the same file (path, size,
+    modification time), its version is reused instead of starting Quarto again.
+    """
+    try:
+        resolved = Path(quarto).resolve()
+        stat = resolved.stat()
+        identity = {"path": str(resolved), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    except OSError:
+        identity = {"path": str(quarto)}
+    if known and {k: known.get(k) for k in identity} == identity and known.get("version"):
+        return known["version"], known
     try:
         proc = subprocess.run([str(quarto), "--version"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:
-        return f"unknown ({exc})"
-    return (proc.stdout or proc.stderr).strip() or f"unknown (exit {proc.returncode})"
+        return f"unknown ({exc})", identity
+    version = (proc.stdout or proc.stderr).strip()
+    if proc.returncode != 0 or not version:
+        return version or f"unknown (exit {proc.returncode})", identity
+    return version, {**identity, "version": version}
 
 
 def render_inputs(layout: Layout, version: str) -> str:
@@ -136,9 +150,10 @@ def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=pri
     quarto = require_quarto()
     strict = strict_default() if strict is None else strict
     stems = output_stems(layout)
-    key = render_inputs(layout, quarto_version(quarto))
     stamp_path = layout.build_dir / "render.json"
     previous = _read_stamp(stamp_path)
+    version, quarto_identity = quarto_version(quarto, previous.get("quarto"))
+    key = render_inputs(layout, version)
     expected = [layout.root / "_site" / "report" / f"{stem}.{EXTENSIONS.get(f, f)}" for f in formats for stem in stems]
     if (not force and previous.get("inputs") == key and previous.get("formats") == list(formats)
             and all(p.is_file() for p in expected)):
@@ -188,7 +203,7 @@ def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=pri
     from .manifest import now
 
     write_if_changed(stamp_path, json.dumps({"inputs": key, "formats": list(formats), "rendered": now(),
-                                             "warnings": warnings}, indent=2) + "\n")
+                                             "warnings": warnings, "quarto": quarto_identity}, indent=2) + "\n")
     return outputs
 
 
