@@ -50,7 +50,7 @@ class Context:
     @classmethod
     def load(cls, layout: Layout) -> "Context":
         project = Project.load(layout)
-        catalog = Catalog.load(layout)
+        catalog = Catalog.read_only(layout)
         for cfg in project.notebooks.values():
             for name in cfg.datasets:
                 if name not in catalog.resources:

@@ -23,7 +23,7 @@ from pathlib import Path
 from doit.dependency import DatabaseException, Dependency, FileChangedChecker, SqliteDB
 from doit.task import Task
 
-from .files import atomic_write_bytes, canonical_json, file_sha256, file_sha256_bytes, notebook_code_sha256, write_if_changed
+from .files import atomic_write_bytes, canonical_json, compact_json, file_sha256, file_sha256_bytes, notebook_code_sha256, write_if_changed
 from .paths import Layout
 from .project import Run
 
@@ -59,13 +59,13 @@ class ContentChecker(FileChangedChecker):
     Dependencies are project-relative paths, resolved against ``root`` (set by :func:`checker_for`).
     """
 
-    root: Path = Path(".")
+    root: str = "."
 
-    def _path(self, dep) -> Path:
-        return self.root / dep
+    def _path(self, dep) -> str:
+        return os.path.join(self.root, dep)
 
     def exists(self, file_path) -> bool:
-        return self._path(file_path).exists()
+        return os.path.exists(self._path(file_path))
 
     def info(self, file_path):
         try:
@@ -83,7 +83,7 @@ class ContentChecker(FileChangedChecker):
 
 def checker_for(root: Path) -> type:
     """A :class:`ContentChecker` class resolving relative dependency paths against ``root``."""
-    return type("RelativeContentChecker", (ContentChecker,), {"root": Path(root)})
+    return type("RelativeContentChecker", (ContentChecker,), {"root": str(root)})
 
 
 @dataclass
@@ -102,6 +102,8 @@ class RunCache:
         self.layout = layout
         self.datasets = datasets or {}  # dataset name -> catalog entry (resource descriptor)
         self._written_dataset_keys: set[str] = set()
+        self._written_register_keys: set[str] = set()
+        self._root_prefix = str(layout.root).rstrip("/") + "/"
         self.register = register or {}  # notebook name -> list of register entries it records
         layout.state_dir.mkdir(parents=True, exist_ok=True)
         self.state_reset = False
@@ -156,13 +158,15 @@ class RunCache:
 
     def task(self, run: Run) -> Task:
         """The doit task standing for ``run``; writes its key files first."""
-        write_if_changed(self._params_key(run), canonical_json(run.parameters))
-        write_if_changed(self._register_key(run.notebook), canonical_json(self.register.get(run.notebook, [])))
+        write_if_changed(self._params_key(run), compact_json(run.parameters))
+        if run.notebook not in self._written_register_keys:  # every set of a notebook records the same entries
+            write_if_changed(self._register_key(run.notebook), compact_json(self.register.get(run.notebook, [])))
+            self._written_register_keys.add(run.notebook)
         deps = [self.layout.notebook_source(run.notebook), self._params_key(run), self._register_key(run.notebook)]
         for name in run.datasets:
             if name not in self._written_dataset_keys:  # many runs read the same dataset
                 entry = {k: v for k, v in self.datasets.get(name, {}).items() if k not in {"hash", "bytes", "obtained"}}
-                write_if_changed(self._dataset_key(name), canonical_json(entry))
+                write_if_changed(self._dataset_key(name), compact_json(entry))
                 self._written_dataset_keys.add(name)
             deps += [self.layout.dataset_file(name), self._dataset_key(name)]
         deps += self.package_dependencies(run)
@@ -171,6 +175,9 @@ class RunCache:
 
     def _rel(self, path: Path) -> str:
         """A dependency's name in the database: its path relative to the project root (posix)."""
+        text = str(path)
+        if text.startswith(self._root_prefix) and os.sep == "/":  # the common case, without pathlib's parsing
+            return text[len(self._root_prefix):]
         return Path(path).relative_to(self.layout.root).as_posix()
 
     # queries -------------------------------------------------------------------------------------
@@ -254,7 +261,7 @@ class RunCache:
 
 def key_hash(key: dict) -> str:
     """sha256 of an input key's canonical JSON."""
-    return file_sha256_bytes(canonical_json(key).encode("utf-8"))
+    return file_sha256_bytes(compact_json(key).encode("utf-8"))
 
 
 class ResultStore:

@@ -44,6 +44,9 @@ def dump_descriptor(descriptor: dict) -> str:
 
 
 
+_READ_ONLY: dict[str, tuple[tuple, "Catalog"]] = {}  # datapackage.json path -> (its stat key, checked catalog)
+
+
 @dataclass
 class Catalog:
     """The parsed datapackage.json of a project."""
@@ -78,6 +81,24 @@ class Catalog:
         catalog = cls(layout, descriptor)
         catalog.check_structure(accepting=accepting)
         return catalog
+
+    @classmethod
+    def read_only(cls, layout: Layout | None = None) -> "Catalog":
+        """The checked catalog, parsed once per version of datapackage.json in this process.
+
+        For readers only (loads, rules, reports): a notebook loads a dozen datasets and the build
+        evaluates rules for every parameter set; each used to re-parse and re-check the 1 MB
+        descriptor. Commands that change the descriptor (``data accept``) use :meth:`load`.
+        """
+        layout = layout or Layout.find()
+        try:
+            stat = layout.datapackage.stat()
+        except OSError:
+            return cls.load(layout)  # let the load say what is missing
+        key = (str(layout.datapackage), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if _READ_ONLY.get(str(layout.datapackage), (None,))[0] != key:
+            _READ_ONLY[str(layout.datapackage)] = (key, cls.load(layout))
+        return _READ_ONLY[str(layout.datapackage)][1]
 
     @property
     def resources(self) -> dict[str, dict]:
@@ -315,7 +336,7 @@ def load(name: str, *, layout: Layout | None = None):
     allowed = os.environ.get(ALLOWED_ENV)
     if allowed is not None and name not in allowed.split(","):
         run = os.environ.get(RUN_ENV, "this notebook")
-        if name not in Catalog.load(layout).resources:  # renamed or mistyped: the notebook must change
+        if name not in Catalog.read_only(layout).resources:  # renamed or mistyped: the notebook must change
             notebook = run.partition("/")[0]
             raise CatalogError(
                 f"{run} loaded dataset {name!r}, which is not in data/datapackage.json",
@@ -325,7 +346,7 @@ def load(name: str, *, layout: Layout | None = None):
             f"{run} loaded dataset {name!r}, which project.yml does not declare for it",
             hint=f"add {name} to the notebook's 'datasets' list in project.yml",
         )
-    catalog = Catalog.load(layout)
+    catalog = Catalog.read_only(layout)
     sha = catalog.verify_checksum(name)
     frame = typed_table(catalog, name, sha)
     path = catalog.path(name)

@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ClaimRecordError, RegisterError
+from .files import parse_yaml
 from .paths import Layout
 
 MIME = "application/vnd.claimcheck.claim+json"
@@ -70,7 +71,7 @@ def _load_register(path: str) -> Register:
     if not p.is_file():
         raise RegisterError(f"{p} does not exist", hint="restore claims/register.yml from git")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = parse_yaml(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RegisterError(f"{p.name} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):

@@ -34,6 +34,14 @@ def read_text(path: Path, *, hint: str | None = None) -> str:
         raise from_os_error(exc, path, "reading") from None
 
 
+def parse_yaml(text: str):
+    """Parse YAML text safely, with libyaml's C parser when PyYAML has it (the project file and register
+    are read on every command; the pure-Python parser took most of a second for them)."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (a safe loader)
+
+
 def read_json(path: Path, *, hint: str | None = None):
     """Parse a JSON file; FileError naming the file, line and column if it is damaged."""
     text = read_text(path, hint=hint)
@@ -112,5 +120,26 @@ def write_if_changed(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def write_json_if_changed(path: Path, obj) -> None:
+    """Write ``obj`` as :func:`canonical_json` unless the file already holds the same JSON value.
+
+    Comparing parsed values skips the slow indented encoding when nothing changed (a no-op build)."""
+    try:
+        if json.loads(Path(path).read_text(encoding="utf-8")) == json.loads(compact_json(obj)):
+            return
+    except (OSError, ValueError):
+        pass
+    atomic_write_bytes(path, canonical_json(obj).encode("utf-8"))
+
+
 def canonical_json(obj) -> str:
+    """JSON for files people read and diff: sorted keys, indent 2, trailing newline."""
     return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+def compact_json(obj) -> str:
+    """The same normalised JSON as :func:`canonical_json`, on one line, for hashing and build state.
+
+    Without indentation the json module uses its C encoder: about ten times faster, which a no-op
+    build (hashing every run's inputs) notices."""
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=str)

@@ -23,7 +23,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from .files import canonical_json, write_if_changed
+from .files import canonical_json, write_if_changed, write_json_if_changed
 from .claims import Register, recorded_in, reference_date, verdict
 from .errors import ClaimRecordError, DriftError, RegisterError
 from .paths import Layout
@@ -205,7 +205,7 @@ def write(layout: Layout, rows: list[dict], *, register: Register | None = None,
     The runs come from ``manifest_runs`` (default: the manifest the build just wrote) and the verdicts
     from ``register`` (default: ``claims/register.yml``).
     """
-    write_if_changed(layout.build_dir / "ledger.json", canonical_json(rows))
+    write_json_if_changed(layout.build_dir / "ledger.json", rows)
     write_if_changed(layout.build_dir / "ledger.csv", _csv(rows, LEDGER_FIELDS))
     if manifest_runs is None:
         from .manifest import read_manifest
@@ -213,9 +213,9 @@ def write(layout: Layout, rows: list[dict], *, register: Register | None = None,
         manifest_runs = (read_manifest(layout) or {}).get("runs", {})
     register = register or Register.load(layout)
     runs, readings = collect_runs(layout, register, manifest_runs)
-    write_if_changed(layout.build_dir / "ledger-runs.json", canonical_json(runs))
+    write_json_if_changed(layout.build_dir / "ledger-runs.json", runs)
     write_if_changed(layout.build_dir / "ledger-runs.csv", _csv(runs, RUNS_FIELDS))
-    write_if_changed(layout.build_dir / "ledger-readings.json", canonical_json(readings))
+    write_json_if_changed(layout.build_dir / "ledger-readings.json", readings)
     write_if_changed(layout.build_dir / "ledger-readings.csv", _csv(readings, READINGS_FIELDS))
 
 
@@ -305,7 +305,7 @@ class _Explainer:
         if self._catalog is None:
             from .catalog import Catalog
 
-            self._catalog = Catalog.load(self.layout)
+            self._catalog = Catalog.read_only(self.layout)
         return self._catalog
 
     def causes(self, before: dict, after: dict) -> list[dict]:
@@ -375,7 +375,7 @@ def data_change(layout: Layout, dataset: str, old_sha: str, new_sha: str, *, cat
         if catalog is None:
             from .catalog import Catalog
 
-            catalog = Catalog.load(layout)
+            catalog = Catalog.read_only(layout)
         entry = catalog.entry(dataset)
         path = catalog.path(dataset)
         old, new = content_of(layout, path, old_sha), content_of(layout, path, new_sha)

@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .errors import FileError
-from .files import canonical_json, read_json, write_if_changed
+from .files import compact_json, read_json, write_json_if_changed
 from .paths import Layout
 
 TRACKED_PACKAGES = (
@@ -48,7 +48,7 @@ def read_run_record(layout: Layout, address: str) -> dict | None:
 
 
 def write_run_record(layout: Layout, address: str, record: dict) -> None:
-    write_if_changed(layout.run_record(address), canonical_json(record))
+    write_json_if_changed(layout.run_record(address), record)
 
 
 def write_manifest(layout: Layout, records: dict[str, dict], *, started: str, executed: list[str]) -> dict:
@@ -60,7 +60,7 @@ def write_manifest(layout: Layout, records: dict[str, dict], *, started: str, ex
     """
     previous = read_manifest(layout, missing_ok=True)
     runs = {address: records[address] for address in sorted(records)}
-    if not executed and previous is not None and previous.get("runs") == json.loads(canonical_json(runs)) \
+    if not executed and previous is not None and previous.get("runs") == json.loads(compact_json(runs)) \
             and previous.get("project_version") == package_versions()["analysis"]:
         started, finished = previous.get("build_started", started), previous.get("build_finished") or now()
     else:
@@ -73,7 +73,7 @@ def write_manifest(layout: Layout, records: dict[str, dict], *, started: str, ex
         "platform": {"system": platform.system(), "machine": platform.machine(), "python": sys.version.split()[0]},
         "runs": runs,
     }
-    write_if_changed(layout.manifest, canonical_json(manifest))
+    write_json_if_changed(layout.manifest, manifest)
     return manifest
 
 

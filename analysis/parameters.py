@@ -16,6 +16,7 @@ same rules.
 from __future__ import annotations
 
 import ast
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,29 +148,131 @@ def _rule_table(dataset: str, layout=None):
     return _RULE_TABLES[key]
 
 
+class RuleAnswers:
+    """What the rules' data functions answered, kept under ``_build/.state/rule-answers.json`` per table version.
+
+    A table version is the validated-table cache's name for a dataset (file sha256 + schema hash), so
+    an answer is reused only for the very table it was computed from; a file that differs from its
+    accepted checksum has no version and is loaded (and refused) as before. Without this, every
+    command that checks parameter sets (each build, each notebook's ``check``) loaded and filtered
+    the same tables with pandas.
+    """
+
+    _open: dict[str, "RuleAnswers"] = {}
+
+    def __init__(self, layout):
+        self.layout = layout
+        self.path = layout.state_dir / "rule-answers.json"
+        self.dirty = False
+        try:
+            self.answers = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(self.answers, dict):
+                self.answers = {}
+        except (OSError, ValueError):
+            self.answers = {}
+
+    @classmethod
+    def of(cls, layout) -> "RuleAnswers":
+        """The answers of ``layout``'s project, read once per process."""
+        key = str(layout.root)
+        if key not in cls._open:
+            cls._open[key] = cls(layout)
+        return cls._open[key]
+
+    def table_version(self, dataset: str) -> str | None:
+        """The dataset's table version, or None if its file is missing or differs from its accepted checksum."""
+        from .catalog import Catalog, table_cache_path
+
+        catalog = Catalog.read_only(self.layout)
+        if dataset not in catalog.resources:
+            return None
+        try:
+            sha = _file_sha256(catalog.path(dataset))
+        except OSError:
+            return None
+        if catalog.entry(dataset)["hash"] != f"sha256:{sha}":
+            return None
+        return table_cache_path(catalog, dataset, sha).stem
+
+    def answer(self, function, dataset: str, *args, **where):
+        """``function(table, *args, **where)`` for ``dataset``'s table, from the store when already known."""
+        version = self.table_version(dataset)
+        call = json.dumps([function.__name__, args, where], sort_keys=True, default=str)
+        known = self.answers.get(version, {}) if version else {}
+        if call in known:
+            return known[call]
+        result = function(_rule_table(dataset, self.layout), *args, **where)
+        if version:
+            try:
+                stored = json.loads(json.dumps(result))
+            except (TypeError, ValueError):
+                return result  # not plain data: computed each time
+            if stored == result:
+                self.answers.setdefault(version, {})[call] = stored
+                self.dirty = True
+        return result
+
+    def save(self) -> None:
+        """Write new answers (best effort: a read-only ``_build/`` only costs the reuse)."""
+        if not self.dirty:
+            return
+        from .files import atomic_write_bytes
+
+        try:
+            atomic_write_bytes(self.path, json.dumps(self.answers, sort_keys=True).encode("utf-8"))
+            self.dirty = False
+        except OSError:
+            pass
+
+
+_SHA_MEMO: dict[tuple, str] = {}
+
+
+def _file_sha256(path: Path) -> str:
+    from .files import file_sha256
+
+    stat = os.stat(path)
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    if key not in _SHA_MEMO:
+        _SHA_MEMO[key] = file_sha256(path)
+    return _SHA_MEMO[key]
+
+
+def _years(table, **where) -> list[int]:
+    from .lookup import rows
+
+    return sorted({int(y) for y in rows(table, **where)["year"].dropna()})
+
+
+def _value(table, column: str = "value", **where) -> float:
+    from .lookup import value as lookup_value
+
+    return lookup_value(table, column, **where)
+
+
+def _values(table, column: str = "value", **where) -> list:
+    from .lookup import rows
+
+    return rows(table, **where)[column].tolist()
+
+
 def rule_namespace(layout=None) -> dict[str, Any]:
     """Functions a rule may call: data read from the project's catalog, checked like any load."""
+    from .paths import Layout
 
-    def _table(dataset: str):
-        return _rule_table(dataset, layout)
+    answers = RuleAnswers.of(layout or Layout.find())
 
     def years(dataset: str, **where) -> list[int]:
         """The years present in ``dataset`` among the rows matching ``where``."""
-        from .lookup import rows
-
-        return sorted({int(y) for y in rows(_table(dataset), **where)["year"].dropna()})
+        return answers.answer(_years, dataset, **where)
 
     def value(dataset: str, column: str = "value", **where) -> float:
         """The single ``column`` value of ``dataset`` for the row matching ``where``."""
-        from .lookup import value as lookup_value
-
-        return lookup_value(_table(dataset), column, **where)
+        return answers.answer(_value, dataset, column, **where)
 
     def values(dataset: str, column: str = "value", **where) -> list:
         """All ``column`` values of ``dataset`` among the rows matching ``where``."""
-        from .lookup import rows
-
-        return rows(_table(dataset), **where)[column].tolist()
+        return answers.answer(_values, dataset, column, **where)
 
     return {"years": years, "value": value, "values": values, "min": min, "max": max, "len": len}
 
@@ -215,8 +318,11 @@ class ParameterSpec:
             reason = constraint.violation(values[name])
             if reason:
                 problems.append(f"parameter {name!r} = {values[name]!r}: {reason}")
-        if not problems:
+        if not problems and self.rules:
             problems += [v for v in (rule.violation(values, self.layout) for rule in self.rules) if v]
+            from .paths import Layout
+
+            RuleAnswers.of(self.layout or Layout.find()).save()
         if problems:
             raise ParameterError(
                 f"parameter set {set_name!r} of notebook {self.notebook!r} is invalid:\n    "

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from .errors import ClaimcheckError, ParameterError, ProjectFileError
-from .files import read_text
+from .files import parse_yaml, read_text
 from .parameters import Constraint, ParameterSpec, Rule, read_parameters
 from .paths import Layout
 
@@ -56,7 +56,7 @@ class Project:
         layout = layout or Layout.find()
         path = layout.project_file
         try:
-            raw = yaml.safe_load(read_text(path))
+            raw = parse_yaml(read_text(path))
         except yaml.YAMLError as exc:
             raise ProjectFileError(f"{layout.relative(path)} is not valid YAML: {exc}",
                                    hint="fix the line named above (git diff project.yml shows what changed)") from None
@@ -130,8 +130,16 @@ class Project:
     def runs(self, selection: list[str] | None = None) -> list[Run]:
         """Every run (or those selected by notebook name or run address), with checked parameters.
 
-        Raises ParameterError listing every invalid parameter set before anything runs.
+        Raises ParameterError listing every invalid parameter set before anything runs. The answer is
+        kept for the life of this object (a build asks several times; rules may read data).
         """
+        key = tuple(selection or ())
+        memo = self.__dict__.setdefault("_runs", {})
+        if key not in memo:
+            memo[key] = self._checked_runs(selection)
+        return list(memo[key])
+
+    def _checked_runs(self, selection: list[str] | None) -> list[Run]:
         selected = self._select(selection)
         runs, problems = [], []
         for name in dict.fromkeys(n for n, _ in selected):  # a damaged notebook is reported once, not per set

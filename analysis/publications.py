@@ -24,7 +24,7 @@ def labels(names, *, layout=None) -> dict[str, str]:
     """
     from .catalog import Catalog
 
-    catalog = Catalog.load(layout)
+    catalog = Catalog.read_only(layout)
     by_source: dict[str, dict] = {}
     for name, entry in catalog.resources.items():
         by_source.setdefault(name.split(".")[0], entry)

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import yaml
 
-from .files import canonical_json, write_if_changed
+from .files import canonical_json, compact_json, parse_yaml, write_if_changed
 from .paths import Layout
 
 GENERATED_FILES = ("_metadata.yml", "_appendix-metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd",
@@ -87,7 +87,7 @@ def inputs_fingerprint(layout: Layout, result) -> str:
     from . import __version__
 
     digest = hashlib.sha256()
-    digest.update(canonical_json({"runs": result.manifest["runs"], "ledger": result.ledger or [],
+    digest.update(compact_json({"runs": result.manifest["runs"], "ledger": result.ledger or [],
                                   "version": __version__, "commit": git_commit(layout.root)}).encode())
     files = [layout.register, layout.datapackage, layout.lock, layout.report_dir / HEADLINES_FILE,
              layout.root / "docs" / "verdict-policy.md", layout.report_dir / "references.bib"]
@@ -129,7 +129,7 @@ def regenerate(layout: Layout) -> bool:
             return False
         if any(r.address not in manifest["runs"] for r in project.runs()):
             return False
-        write_sources(layout, project=project, catalog=Catalog.load(layout), register=register,
+        write_sources(layout, project=project, catalog=Catalog.read_only(layout), register=register,
                       rows=rows, manifest=manifest)
         return True
     finally:
@@ -580,7 +580,7 @@ class _Data:
         if not path.is_file():
             return []
         try:
-            entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+            entries = parse_yaml(path.read_text(encoding="utf-8")) or []
         except yaml.YAMLError:
             return []
         by_id = {r["claim"]: r for r in self.rows}
