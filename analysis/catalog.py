@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .files import atomic_write_bytes, file_sha256, file_sha256_bytes
-from .errors import CatalogError, DataIntegrityError, SchemaError, UndeclaredDatasetError
+from .errors import CatalogError, DataIntegrityError, FileError, SchemaError, UndeclaredDatasetError
 from . import runlog
 from .paths import Layout
 
@@ -316,7 +316,7 @@ def remember_accepted(layout: Layout, path: Path, sha256: str) -> None:
         data = Path(path).read_bytes()
         if file_sha256_bytes(data) == sha256:
             atomic_write_bytes(target, data)
-    except OSError:
+    except (OSError, FileError):
         pass  # the store is a convenience: a read-only or full _build/ must not stop a load
 
 
@@ -402,7 +402,7 @@ def store_table(catalog: Catalog, name: str, sha256: str, frame) -> None:
 
     try:
         atomic_write_bytes(table_cache_path(catalog, name, sha256), pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError:
+    except (OSError, FileError):
         pass
 
 

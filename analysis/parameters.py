@@ -216,12 +216,13 @@ class RuleAnswers:
         """Write new answers (best effort: a read-only ``_build/`` only costs the reuse)."""
         if not self.dirty:
             return
+        from .errors import FileError
         from .files import atomic_write_bytes
 
         try:
             atomic_write_bytes(self.path, json.dumps(self.answers, sort_keys=True).encode("utf-8"))
             self.dirty = False
-        except OSError:
+        except (OSError, FileError):
             pass
 
 

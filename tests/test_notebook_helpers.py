@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
@@ -103,6 +105,35 @@ def test_a_data_dependent_rule_is_checked_per_parameter_set_before_any_run(mini)
     proc = mini.cli("build", "--no-render")
     assert proc.returncode != 0 and "at least 35%" in proc.stdout + proc.stderr
     assert not mini.path("_build/notebooks").exists(), "no run starts when a rule fails"
+
+
+def test_rule_answers_are_kept_per_table_version_and_a_changed_file_still_fails(mini, monkeypatch):
+    from analysis import parameters
+    from analysis.paths import Layout
+
+    _add_rules(mini, [{"require": "value('src-one.values', entity='USA', year=year) >= 0.35",
+                       "why": "the U.S. share must be at least 35% in the chosen year"}])
+    layout = Layout(mini.root)
+    Project.load(layout=layout).runs(["alpha/default"])
+    stored = json.loads(mini.path("_build/.state/rule-answers.json").read_text())
+    assert [version.split("-")[0] for version in stored] == ["src-one.values"]
+
+    def no_table(dataset, layout=None):
+        raise AssertionError(f"{dataset} was loaded again")
+
+    monkeypatch.setattr(parameters.RuleAnswers, "_open", {})  # as in a new process
+    monkeypatch.setattr(parameters, "_rule_table", no_table)
+    assert [r.address for r in Project.load(layout=layout).runs(["alpha/default"])] == ["alpha/default"]
+    monkeypatch.undo()
+
+    csv = mini.path("data/raw/src-one/values.csv")
+    accepted = csv.read_text()
+    csv.write_text(accepted.replace("USA,2010,share,0.4", "USA,2010,share,0.3"))  # edited, not accepted
+    with pytest.raises(ParameterError, match="does not match its accepted checksum"):
+        Project.load(layout=layout).runs(["alpha/default"])
+    mini.accept_hash("src-one.values")  # accepted: a new table version, so the rule is evaluated again
+    with pytest.raises(ParameterError, match="at least 35%"):
+        Project.load(layout=layout).runs(["alpha/default"])
 
 
 def test_a_broken_rule_names_notebook_and_why(mini):

@@ -317,7 +317,7 @@ def pdf_to_text(path) -> str:
 
 STAND_IN = """#!/bin/sh
 # a stand-in for Quarto: prints its version, or "renders" both documents and prints one warning
-if [ "$1" = "--version" ]; then echo 1.10.18; exit 0; fi
+if [ "$1" = "--version" ]; then echo asked >> version-calls.log; echo 1.10.18; exit 0; fi
 echo "render $3" >> render-calls.log
 ext=html; [ "$3" = typst ] && ext=pdf
 mkdir -p _site/report
@@ -368,6 +368,7 @@ def test_render_is_skipped_when_nothing_it_reads_changed_and_keeps_its_warnings(
 
     again = project.cli("build", env=env, check=True)
     assert calls.read_text().count("render") == 2  # not rendered again
+    assert project.path("version-calls.log").read_text().count("asked") == 1  # same executable: version kept
     skipped = [line for line in again.stdout.splitlines() if line.startswith("Render not needed")]
     assert len(skipped) == 1 and "_site/report/claims-report-v0.1.0.html" in skipped[0]
     assert "that render printed 2 Quarto warnings, shown again below" in skipped[0]
@@ -384,9 +385,10 @@ def test_render_is_skipped_when_nothing_it_reads_changed_and_keeps_its_warnings(
         assert calls.read_text().count("render") == before + 2, change
     fake = Path(env["QUARTO"])
     fake.write_text(fake.read_text().replace("echo 1.10.18", "echo 1.10.19"))
-    before = calls.read_text().count("render")
+    before, asked = calls.read_text().count("render"), project.path("version-calls.log").read_text().count("asked")
     project.cli("build", env=env, check=True)
     assert calls.read_text().count("render") == before + 2
+    assert project.path("version-calls.log").read_text().count("asked") == asked + 1  # a new executable is asked
     project.path("_site/report/claims-appendix-v0.1.0.pdf").unlink()  # an output gone: render again
     project.cli("build", env=env, check=True)
     assert calls.read_text().count("render") == before + 4
