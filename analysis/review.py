@@ -44,7 +44,7 @@ from pathlib import Path
 
 import yaml
 
-from .files import atomic_write_bytes, file_sha256_bytes, parse_yaml, write_if_changed, write_json_if_changed
+from .files import atomic_write_bytes, compact_json, file_sha256_bytes, parse_yaml, write_if_changed, write_json_if_changed
 from .errors import ReviewError
 from .paths import Layout
 
@@ -209,14 +209,20 @@ class Slicer:
     and reads, computed once for every figure of the notebook."""
 
     def __init__(self, notebook_json: dict):
-        self.cells = []  # (cell index, source without magics, tags, [(stmt, bound, mutated, used, record calls)])
-        for index, cell in enumerate(notebook_json.get("cells", [])):
+        self.notebook_json = notebook_json
+
+    @functools.cached_property
+    def cells(self) -> list[tuple]:
+        """(cell index, source without magics, tags, [(stmt, bound, mutated, used, record calls)]) per code cell."""
+        cells = []
+        for index, cell in enumerate(self.notebook_json.get("cells", [])):
             if cell.get("cell_type") != "code":
                 continue
             source = _blank_magics(cell_source(cell))
             statements = _statements(source)
             if statements is not None:
-                self.cells.append((index, source, cell.get("metadata", {}).get("tags", []), statements))
+                cells.append((index, source, cell.get("metadata", {}).get("tags", []), statements))
+        return cells
 
     def derivation(self, label: str) -> str | None:
         """See :func:`derivation`."""
@@ -287,7 +293,12 @@ class Figure:
     text: tuple[str, str] | None = None  # (mime, text) for tables and SVG figures
     record: dict | None = None  # the rows it plots, from analysis.figures.record
     run_record: dict = field(default_factory=dict)
-    derivation: str | None = None  # the code that builds the plotted rows (see derivation())
+    slicer: "Slicer | None" = field(default=None, repr=False, compare=False)  # None: the label has no record call
+
+    @functools.cached_property
+    def derivation(self) -> str | None:
+        """The code that builds the plotted rows (see :func:`derivation`); sliced only when asked for."""
+        return self.slicer.derivation(self.label) if self.slicer is not None else None
 
     @property
     def notebook(self) -> str:
@@ -339,7 +350,7 @@ def figures_of_run(layout: Layout, address: str, run_record: dict | None = None)
             id=f"{address}#{label}", run=address, label=label, kind=kind,
             caption=str(caption) if caption else None, cell_index=cell["index"], source=cell["source"],
             sha256=sha, png=png, text=text, record=records.get(label), run_record=run_record or {},
-            derivation=slicer.derivation(label) if label in records else None,
+            slicer=slicer if label in records else None,
         ))
     return sorted(out, key=lambda f: f.cell_index)
 
@@ -670,11 +681,28 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
     root = layout.review_packets_dir
     entries = {}
     keep = set()
+    keys_path = layout.state_dir / "packet-inputs.json"  # figure id -> sha256 of what its packet was written from
+    written = _packet_keys(keys_path) if root.is_dir() else {}
+    keys: dict[str, str] = {}
     for fig in figures:
         folder = packet_dir(layout, fig)
         keep.add(folder)
         run = fig.run_record
         inputs = fig.inputs()
+        status = review_status.get(fig.id, ReviewStatus(STATUS_NONE))
+        credits = [credit(catalog.resources[d]) for d in fig.datasets() if d in catalog.resources]
+        entries[fig.id] = {
+            "run": fig.run, "label": fig.label, "kind": fig.kind, "caption": fig.caption, "sha256": fig.sha256,
+            "packet": layout.relative(folder), "datasets": fig.datasets(), "datasets_declared": fig.declared,
+            "has_data": fig.record is not None, "data_sha256": fig.data_sha256,
+            "in_report": fig.id in in_report, "status": status.state,
+        }
+        key = _packet_key(fig, status, credits, build)
+        if (status.state != STATUS_AGAIN and written.get(fig.id) == key
+                and all((folder / name).is_file() for name in ("README.md", "provenance.json", "cell.py"))):
+            keys[fig.id] = key
+            continue  # written from these very inputs by an earlier build
+        written.pop(fig.id, None)
         files = {}
         if fig.png is not None:
             _write_bytes(folder / "figure.png", fig.png)
@@ -698,7 +726,6 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
         write_json_if_changed(folder / "parameters.json", {
             "run": fig.run, "parameter_set": fig.parameter_set, "parameters": run.get("parameters", {})})
         write_json_if_changed(folder / "inputs.json", inputs)
-        status = review_status.get(fig.id, ReviewStatus(STATUS_NONE))
         provenance = {
             "figure": fig.id,
             "kind": fig.kind,
@@ -719,25 +746,47 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
             "report": build,
         }
         write_json_if_changed(folder / "provenance.json", provenance)
-        credits = [credit(catalog.resources[d]) for d in fig.datasets() if d in catalog.resources]
         change = None
         if status.state == STATUS_AGAIN:
             change = data_change(layout, fig.id, status.latest, {"has_data": fig.record is not None,
                                                                   "packet": layout.relative(folder)})
         write_if_changed(folder / "README.md", _packet_readme(fig, files, run, inputs, credits, status, build, change))
-        entries[fig.id] = {
-            "run": fig.run, "label": fig.label, "kind": fig.kind, "caption": fig.caption, "sha256": fig.sha256,
-            "packet": layout.relative(folder), "datasets": fig.datasets(), "datasets_declared": fig.declared,
-            "has_data": fig.record is not None, "data_sha256": fig.data_sha256,
-            "in_report": fig.id in in_report, "status": status.state,
-        }
+        keys[fig.id] = key
     if root.is_dir():  # packets of figures that no longer exist
         for label_dir in sorted(p for p in root.glob("*/*/*") if p.is_dir()):
             if label_dir not in keep:
                 shutil.rmtree(label_dir)
     index = {"project_version": build.get("version"), "build_finished": manifest.get("build_finished"), "figures": entries}
     write_json_if_changed(index_path(layout), index)
+    write_json_if_changed(keys_path, keys)
     return index
+
+
+def _packet_keys(path: Path) -> dict:
+    """The packet keys of the last build ({} if missing or damaged: every packet is then rewritten)."""
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return keys if isinstance(keys, dict) else {}
+
+
+@functools.lru_cache(maxsize=1)
+def _packet_code_sha256() -> str:
+    """The packet writer's own source: a change to how packets are written rewrites them all."""
+    return file_sha256_bytes(Path(__file__).read_bytes())
+
+
+def _packet_key(fig: Figure, status: "ReviewStatus", credits: list[str], build: dict) -> str:
+    """sha256 of everything one packet is written from (its figure, run, review status, credits, build).
+
+    The derivation is not computed for the key: it follows from the run's code cells and parameters
+    (both in its run record) and from this module's source."""
+    return file_sha256_bytes(compact_json([
+        _packet_code_sha256(), fig.id, fig.kind, fig.caption, fig.cell_index, fig.source, fig.sha256,
+        fig.data_sha256, fig.slicer is not None, fig.declared, fig.datasets(), fig.run_record,
+        status.state, status.latest, status.records, credits, build,
+    ]).encode("utf-8"))
 
 
 def _derivation_header(fig: Figure) -> str:
