@@ -103,6 +103,7 @@ class RunCache:
         self.datasets = datasets or {}  # dataset name -> catalog entry (resource descriptor)
         self._written_dataset_keys: set[str] = set()
         self._written_register_keys: set[str] = set()
+        self._written_run_keys: set[str] = set()
         self._root_prefix = str(layout.root).rstrip("/") + "/"
         self.register = register or {}  # notebook name -> list of register entries it records
         layout.state_dir.mkdir(parents=True, exist_ok=True)
@@ -156,18 +157,27 @@ class RunCache:
             return self.package_files()
         return [self.layout.package_dir / m for m in modules]
 
-    def task(self, run: Run) -> Task:
-        """The doit task standing for ``run``; writes its key files first."""
+    def write_keys(self, run: Run) -> None:
+        """Write the key files standing for ``run``'s parameters, register entries and catalog entries
+        (once per cache: they do not change while it is open)."""
+        if run.address in self._written_run_keys:
+            return
         write_if_changed(self._params_key(run), compact_json(run.parameters))
         if run.notebook not in self._written_register_keys:  # every set of a notebook records the same entries
             write_if_changed(self._register_key(run.notebook), compact_json(self.register.get(run.notebook, [])))
             self._written_register_keys.add(run.notebook)
-        deps = [self.layout.notebook_source(run.notebook), self._params_key(run), self._register_key(run.notebook)]
         for name in run.datasets:
             if name not in self._written_dataset_keys:  # many runs read the same dataset
                 entry = {k: v for k, v in self.datasets.get(name, {}).items() if k not in {"hash", "bytes", "obtained"}}
                 write_if_changed(self._dataset_key(name), compact_json(entry))
                 self._written_dataset_keys.add(name)
+        self._written_run_keys.add(run.address)
+
+    def task(self, run: Run) -> Task:
+        """The doit task standing for ``run``; writes its key files first."""
+        self.write_keys(run)
+        deps = [self.layout.notebook_source(run.notebook), self._params_key(run), self._register_key(run.notebook)]
+        for name in run.datasets:
             deps += [self.layout.dataset_file(name), self._dataset_key(name)]
         deps += self.package_dependencies(run)
         targets = [self.layout.executed_notebook(run.address), self.layout.run_record(run.address)]
@@ -281,7 +291,7 @@ class ResultStore:
     def input_key(self, run: Run, modules: list[str]) -> dict:
         """The full input key of ``run`` if it imports ``modules``: content hashes of everything it depends on."""
         layout = self.cache.layout
-        self.cache.task(run)  # writes the key files (parameters, register and catalog entries)
+        self.cache.write_keys(run)
         return {
             "address": run.address,
             "notebook_code": fingerprint(layout.notebook_source(run.notebook)),

@@ -14,9 +14,7 @@ import shutil
 import signal
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from multiprocessing import get_context
 
 from .files import file_sha256, notebook_code_sha256
 from .catalog import ALLOWED_ENV, LOAD_LOG_ENV, RUN_ENV
@@ -24,7 +22,6 @@ from .errors import CellTimeout, NotebookFailed, from_os_error
 from .manifest import now, package_versions
 from .paths import ROOT_ENV, Layout
 from .project import Run
-from . import warm
 
 STILL_RUNNING_EVERY = 60  # seconds between "still running" lines while no run finishes
 KERNEL_START_ATTEMPTS = 3  # a kernel that dies before its first cell (a port race, a loaded machine) is retried
@@ -93,6 +90,8 @@ def _execute_in_worker(job: dict) -> dict:
     os.dup2(log_fd, 2)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [job["root"], os.environ.get("PYTHONPATH")]))
     import papermill
+
+    from . import warm
     from papermill.exceptions import PapermillExecutionError
 
     started, t0 = now(), time.monotonic()
@@ -132,12 +131,16 @@ def _execute_in_worker(job: dict) -> dict:
 
 def warm_engine_options() -> dict:
     """papermill/nbclient options for a warm run: kernels forked by the build's template (none if cold)."""
+    from . import warm
+
     socket_path = os.environ.get(warm.SOCKET_ENV)
     return {"kernel_manager_class": warm.manager_class(socket_path)} if socket_path else {}
 
 
 def start_template(layout: Layout, runs: list, echo):
     """Start the warm-run template for this build (None if runs are cold: one run, no fork, or it failed)."""
+    from . import warm
+
     if len(runs) < 2 or not warm.available():
         return None
     template = warm.Template(layout.root, layout.state_dir / "warm-template.log")
@@ -179,6 +182,8 @@ class Executor:
                 "failed_log": self.layout.failed_dir / f"{run.address}.log"}
 
     def job(self, run: Run) -> dict:
+        from .warm import SOCKET_ENV
+
         paths = self._paths(run)
         out, partial, log = paths["out"], paths["partial"], paths["loads"]
         try:
@@ -200,7 +205,7 @@ class Executor:
                 LOAD_LOG_ENV: str(log),
                 ALLOWED_ENV: ",".join(run.datasets),
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                warm.SOCKET_ENV: getattr(self, "warm_socket", None) or "",
+                SOCKET_ENV: getattr(self, "warm_socket", None) or "",
             },
         }
 
@@ -208,6 +213,9 @@ class Executor:
         """Execute ``runs``; call ``on_success(run, record)`` as each finishes well; raise NotebookFailed on the first failure."""
         if not runs:
             return []
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # only builds that execute pay
+        from multiprocessing import get_context
+
         outcomes: list[Outcome] = []
         template = start_template(self.layout, runs, self.echo)
         self.warm_socket = template.socket_path if template else None

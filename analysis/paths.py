@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .errors import ProjectFileError
@@ -40,7 +41,7 @@ def find_root(start: Path | str | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Layout:
-    """Paths of one project, all derived from its root."""
+    """Paths of one project, all derived from its root (each computed once: a build asks thousands of times)."""
 
     root: Path
 
@@ -50,76 +51,76 @@ class Layout:
         return cls(find_root(start))
 
     # sources
-    @property
+    @cached_property
     def project_file(self) -> Path:
         return self.root / PROJECT_FILE
 
-    @property
+    @cached_property
     def package_dir(self) -> Path:
         return self.root / "analysis"
 
-    @property
+    @cached_property
     def notebooks_dir(self) -> Path:
         return self.root / "notebooks"
 
-    @property
+    @cached_property
     def data_dir(self) -> Path:
         return self.root / "data"
 
-    @property
+    @cached_property
     def datapackage(self) -> Path:
         return self.data_dir / "datapackage.json"
 
-    @property
+    @cached_property
     def register(self) -> Path:
         return self.root / "claims" / "register.yml"
 
-    @property
+    @cached_property
     def lock(self) -> Path:
         return self.root / "claims" / "lock.json"
 
-    @property
+    @cached_property
     def report_dir(self) -> Path:
         return self.root / "report"
 
-    @property
+    @cached_property
     def reviews_dir(self) -> Path:
         return self.root / "reviews"
 
-    @property
+    @cached_property
     def releases_dir(self) -> Path:
         return self.root / "releases"
 
     # build outputs: everything below _build/ is disposable
-    @property
+    @cached_property
     def build_dir(self) -> Path:
         return self.root / "_build"
 
-    @property
+    @cached_property
     def executed_dir(self) -> Path:
         return self.build_dir / "notebooks"
 
-    @property
+    @cached_property
     def failed_dir(self) -> Path:
         return self.build_dir / "failed"
 
-    @property
+    @cached_property
     def state_dir(self) -> Path:
         return self.build_dir / ".state"
 
-    @property
+    @cached_property
     def manifest(self) -> Path:
         return self.build_dir / "manifest.json"
 
-    @property
+    @cached_property
     def generated_report_dir(self) -> Path:
         return self.build_dir / "report"
 
-    @property
+    @cached_property
     def review_packets_dir(self) -> Path:
         return self.build_dir / "review"
 
-    @property
+    @cached_property
     def build_lock(self) -> Path:
         return self.build_dir / ".build.lock"
 

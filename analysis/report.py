@@ -775,10 +775,30 @@ def environment():
 
     # comments are {## ... ##}, since "{#" opens a Quarto id attribute such as {#sec-ledger}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             bytecode_cache=_bytecode_cache(),
                              comment_start_string="{##", comment_end_string="##}", trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
     env.filters.update(md=md, code=code, fmt=fmt, plural=plural, short=short, quantity=quantity)
     env.globals.update(claim_anchor=claim_anchor, run_anchor=run_anchor, slug=slug, MAX_CREDITED=MAX_CREDITED)
     return env
+
+
+def _bytecode_cache():
+    """Jinja2's own cache of compiled templates (in the user's temporary folder, keyed by each template's
+    source checksum): compiling the report's templates took a few tenths of a second per build. Best
+    effort: an unwritable temporary folder only means compiling again."""
+    import jinja2
+
+    class BestEffort(jinja2.FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    try:
+        return BestEffort()
+    except (OSError, RuntimeError):  # no usable temporary folder
+        return None
 
 
 def render_template(name: str, **data) -> str:
