@@ -116,7 +116,7 @@ def test_rule_answers_are_kept_per_table_version_and_a_changed_file_still_fails(
     layout = Layout(mini.root)
     Project.load(layout=layout).runs(["alpha/default"])
     stored = json.loads(mini.path("_build/.state/rule-answers.json").read_text())
-    assert [version.split("-")[0] for version in stored] == ["src-one.values"]
+    assert [version.rsplit("-", 2)[0] for version in stored] == ["src-one.values"]
 
     def no_table(dataset, layout=None):
         raise AssertionError(f"{dataset} was loaded again")
