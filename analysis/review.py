@@ -743,7 +743,7 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
             "inputs": inputs,
             "run": {k: run.get(k) for k in ("started", "finished", "duration_seconds")},
             "versions": run.get("versions", {}),
-            "report": build,
+            "report": {"version": build.get("version")},  # the build itself (date, commit, data sha256): index.json
         }
         write_json_if_changed(folder / "provenance.json", provenance)
         change = None
@@ -756,7 +756,8 @@ def write_packets(layout: Layout, figures: list[Figure], *, manifest: dict, cata
         for label_dir in sorted(p for p in root.glob("*/*/*") if p.is_dir()):
             if label_dir not in keep:
                 shutil.rmtree(label_dir)
-    index = {"project_version": build.get("version"), "build_finished": manifest.get("build_finished"), "figures": entries}
+    index = {"project_version": build.get("version"), "build_finished": manifest.get("build_finished"), "build": build,
+             "figures": entries}
     write_json_if_changed(index_path(layout), index)
     write_json_if_changed(keys_path, keys)
     return index
@@ -778,14 +779,14 @@ def _packet_code_sha256() -> str:
 
 
 def _packet_key(fig: Figure, status: "ReviewStatus", credits: list[str], build: dict) -> str:
-    """sha256 of everything one packet is written from (its figure, run, review status, credits, build).
+    """sha256 of everything one packet is written from (its figure, run, review status, credits, version).
 
     The derivation is not computed for the key: it follows from the run's code cells and parameters
     (both in its run record) and from this module's source."""
     return file_sha256_bytes(compact_json([
         _packet_code_sha256(), fig.id, fig.kind, fig.caption, fig.cell_index, fig.source, fig.sha256,
         fig.data_sha256, fig.slicer is not None, fig.declared, fig.datasets(), fig.run_record,
-        status.state, status.latest, status.records, credits, build,
+        status.state, status.latest, status.records, credits, build.get("version"),
     ]).encode("utf-8"))
 
 

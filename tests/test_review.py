@@ -175,3 +175,32 @@ def test_derivation_is_the_def_use_slice_of_the_plotted_rows():
     other = derivation(NOTEBOOK, "fig-y")
     assert "two = analysis.load('src-two.values')" in other and "src-one" not in other and "year" not in other
     assert derivation(NOTEBOOK, "fig-z") is None
+
+
+def test_a_packet_is_rewritten_when_its_inputs_change_and_restored_when_a_file_is_gone(tmp_path):
+    import json
+
+    project = report_mini(tmp_path / "mini")
+    build(project)
+    packet = project.path("_build/review/alpha/default/fig-shares")
+    keys = json.loads(project.path("_build/.state/packet-inputs.json").read_text())
+    assert set(keys) == set(index(project)["figures"])  # one key per figure, outside the packets
+    provenance = json.loads((packet / "provenance.json").read_text())
+    # build-wide facts (date, commit, data checksum) are in the index once, not in every packet
+    assert provenance["report"] == {"version": index(project)["project_version"]}
+    assert index(project)["build"]["data_sha256"]
+
+    from analysis.paths import Layout
+    from analysis.report import regenerate
+
+    readme = (packet / "README.md").read_text()
+    (packet / "provenance.json").unlink()
+    assert regenerate(Layout(project.root))  # what a review submission or a changed input does
+    assert json.loads((packet / "provenance.json").read_text()) == provenance  # a missing file: written again
+    assert (packet / "README.md").read_text() == readme
+
+    set_value(project, "data/raw/src-one/values.csv", "CHN", 2020, 0.27)  # the figure's rows change
+    build(project)
+    after = json.loads(project.path("_build/.state/packet-inputs.json").read_text())
+    assert after[FIGURE] != keys[FIGURE]
+    assert "0.27" in (packet / "data.csv").read_text()
