@@ -92,6 +92,7 @@ def _execute_in_worker(job: dict) -> dict:
     import papermill
 
     from . import warm
+    from .engine import ENGINE_NAME
     from papermill.exceptions import PapermillExecutionError
 
     started, t0 = now(), time.monotonic()
@@ -106,6 +107,7 @@ def _execute_in_worker(job: dict) -> dict:
                 kernel_name="python3",
                 cwd=job["root"],
                 progress_bar=False,
+                engine_name=ENGINE_NAME,  # papermill's nbclient engine, writing the running notebook less often
                 start_timeout=300,  # a loaded CI machine can take minutes to start a kernel
                 execution_timeout=job["timeout"],
                 **warm_engine_options(),

@@ -1,0 +1,55 @@
+"""The papermill engine the build's workers execute notebooks with: papermill's nbclient engine, saving
+the running notebook less often.
+
+papermill's ``NotebookExecutionManager`` writes the whole notebook (JSON encoding plus a schema
+validation) before and after every cell: about 120 writes of a growing notebook per run, 1-2 s of
+CPU that a 2-core build pays next to the kernels. Here the running notebook is written at most every
+``autosave_cell_every`` seconds (papermill's own autosave interval, 30 s by default); the start is not
+written, and the end is always written, after a failure too (papermill's engine calls
+``notebook_complete`` in a ``finally``), so the partial file of a failed or timed-out run still shows
+which cell failed and with what output. Kernels, parameters and outputs are papermill's.
+
+Imported only in worker processes, where papermill is loaded anyway.
+"""
+
+from __future__ import annotations
+
+from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+ENGINE_NAME = "claimcheck"
+
+
+class ThrottledSaves(NotebookExecutionManager):
+    """papermill's execution manager, writing the running notebook at most every ``autosave_cell_every`` seconds."""
+
+    final = False
+
+    def save(self, **kwargs):
+        elapsed = (self.now() - self.last_save_time).total_seconds()
+        if not self.final and elapsed < self.autosave_cell_every:
+            return
+        super().save(**kwargs)
+
+    def notebook_complete(self, **kwargs):
+        self.final = True
+        super().notebook_complete(**kwargs)
+
+
+class Engine(NBClientEngine):
+    """nbclient execution, managed by :class:`ThrottledSaves` (the body of papermill's ``Engine.execute_notebook``)."""
+
+    @classmethod
+    def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                         autosave_cell_every=30, **kwargs):
+        nb_man = ThrottledSaves(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                autosave_cell_every=autosave_cell_every)
+        nb_man.notebook_start()
+        try:
+            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+        finally:
+            nb_man.cleanup_pbar()
+            nb_man.notebook_complete()
+        return nb_man.nb
+
+
+papermill_engines.register(ENGINE_NAME, Engine)
