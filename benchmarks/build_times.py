@@ -10,7 +10,7 @@ Scenarios, each on a copy (nothing in the source project is modified):
 * naive: every selected run once, in sequence, with plain papermill and no cache of the project's
   (the dataset validation cache is emptied before each run, as if it did not exist);
 * cold build (``-j``, default 2 workers; ``--also-cold-kernels`` adds a build with warm runs off);
-* no-op build, i.e. what ``make report`` runs, without Quarto and with it (a stand-in script when no
+* no-op build, i.e. what ``make report`` runs (median of 5), without Quarto and with it (a stand-in script when no
   Quarto is installed, which measures the render-skip path but not Quarto's own start-up);
 * a data change (one number rewritten, same value) accepted and built, then reverted, accepted and built;
 * a clone of the built project with its ``_build/`` copied alongside: ``status``;
@@ -58,6 +58,17 @@ def cli(root: Path, *args: str, ok=(0,), quarto: str | None = None, env: dict | 
     if proc.returncode not in ok:
         raise SystemExit(f"analysis {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return seconds, proc
+
+
+def repeated(times: int, *args, **kwargs) -> tuple[float, subprocess.CompletedProcess, str]:
+    """Run :func:`cli` ``times`` times (a step that changes nothing); return the median wall time, the
+    last process and "median of N, min-max" for the notes (one sample of a one-second command is noise)."""
+    samples, proc = [], None
+    for _ in range(times):
+        seconds, proc = cli(*args, **kwargs)
+        samples.append(seconds)
+    samples.sort()
+    return samples[len(samples) // 2], proc, f"median of {times}, {samples[0]:.2f}-{samples[-1]:.2f}s"
 
 
 def selected_runs(root: Path, only: list[str]):
@@ -175,15 +186,16 @@ def main() -> None:
             rows.append(("cold build, warm runs off", seconds, "CLAIMCHECK_COLD=1"))
 
         full = not sel
-        noop, proc = cli(root, "build", *jobs, *sel, ok=(0, 3))  # what `make report` runs; 3 = render skipped
-        rows.append(("no-op build (make report), no Quarto", noop, f"exit {proc.returncode}; executed {len(manifest(root)['executed_this_build'])}"
-                     + ("" if full else "; subset: ledger/report not regenerated")))
+        cli(root, "build", *jobs, *sel, ok=(0, 3))  # the first build after --no-render: nothing executes
+        noop, proc, spread = repeated(5, root, "build", *jobs, *sel, ok=(0, 3))  # what `make report` runs; 3 = not rendered
+        rows.append(("no-op build (make report), no Quarto", noop, f"{spread}; exit {proc.returncode}; executed "
+                     f"{len(manifest(root)['executed_this_build'])}" + ("" if full else "; subset: ledger/report not regenerated")))
         quarto, which = find_quarto(args.quarto, work)
         cli(root, "build", *jobs, *sel, quarto=quarto, ok=(0, 3))  # a first render, if anything changed
-        seconds, proc = cli(root, "build", *jobs, *sel, quarto=quarto, ok=(0, 3))
+        seconds, proc, spread = repeated(5, root, "build", *jobs, *sel, quarto=quarto, ok=(0, 3))
         skipped = "Render not needed" in proc.stdout
         rows.append(("no-op build (make report), Quarto", seconds,
-                     f"exit {proc.returncode}; render skipped: {skipped}; quarto: {which}"))
+                     f"{spread}; exit {proc.returncode}; render skipped: {skipped}; quarto: {which}"))
 
         name, original = rewrite_one_number(root, runs)
         cli(root, "data", "accept", name)
@@ -200,18 +212,19 @@ def main() -> None:
 
         clone = work / "elsewhere" / "clone"
         shutil.copytree(root, clone)
-        status_s, proc = cli(clone, "status", *sel)
+        status_s, proc, spread = repeated(3, clone, "status", *sel)
         summary = next(line for line in proc.stdout.splitlines() if " stale, " in line)
-        rows.append(("clone with _build/: status", status_s, summary))
+        rows.append(("clone with _build/: status", status_s, f"{summary} ({spread})"))
 
         tampered = next(r for r in json.loads((root / "data/datapackage.json").read_text())["resources"] if r["name"] == name)
         path = root / "data" / tampered["path"]
         path.write_bytes(path.read_bytes().replace(b"\n", b"\n ", 1))
         before = tree(root / "_build")
-        seconds, proc = cli(root, "build", "--no-render", *jobs, *sel, ok=(1,))
+        seconds, proc, spread = repeated(3, root, "build", "--no-render", *jobs, *sel, ok=(1,))
         stopped = "does not match its accepted checksum" in proc.stderr and "Executing" not in proc.stdout
         unchanged = tree(root / "_build") == before
-        rows.append(("tampered data file", seconds, f"stopped before kernels: {stopped}; _build/ unchanged: {unchanged}"))
+        rows.append(("tampered data file", seconds,
+                     f"stopped before kernels: {stopped}; _build/ unchanged: {unchanged} ({spread})"))
 
         print(f"project: {args.project}{'  only: ' + ' '.join(sel) if sel else ''}  runs: {len(runs)}  "
               f"workers: {args.workers}  cores: {os.cpu_count()}  load average at start: {load:.1f}")
