@@ -2,12 +2,13 @@
 the running notebook less often.
 
 papermill's ``NotebookExecutionManager`` writes the whole notebook (JSON encoding plus a schema
-validation) before and after every cell: about 120 writes of a growing notebook per run, 1-2 s of
-CPU that a 2-core build pays next to the kernels. Here the running notebook is written at most every
-``autosave_cell_every`` seconds (papermill's own autosave interval, 30 s by default); the start is not
-written, and the end is always written, after a failure too (papermill's engine calls
-``notebook_complete`` in a ``finally``), so the partial file of a failed or timed-out run still shows
-which cell failed and with what output. Kernels, parameters and outputs are papermill's.
+validation) before and after every cell, markdown cells included: about 120 writes of a growing
+notebook per run, 1-2 s of CPU that a 2-core build pays next to the kernels. Here the notebook is
+written when a code cell starts (so the partial file always shows the cell that is running: what a
+killed or interrupted build leaves, and what the fault tests watch), at the end (always, after a
+failure too: papermill's engine calls ``notebook_complete`` in a ``finally``), and otherwise at most
+every ``autosave_cell_every`` seconds (papermill's own autosave interval, 30 s by default). Kernels,
+parameters and outputs are papermill's.
 
 Imported only in worker processes, where papermill is loaded anyway.
 """
@@ -20,15 +21,23 @@ ENGINE_NAME = "claimcheck"
 
 
 class ThrottledSaves(NotebookExecutionManager):
-    """papermill's execution manager, writing the running notebook at most every ``autosave_cell_every`` seconds."""
+    """papermill's execution manager, writing the notebook when a code cell starts and at the end only
+    (and at most every ``autosave_cell_every`` seconds otherwise)."""
 
     final = False
+    starting_code_cell = False
+
+    def cell_start(self, cell, cell_index=None, **kwargs):
+        self.starting_code_cell = cell.get("cell_type") == "code"
+        try:
+            super().cell_start(cell, cell_index, **kwargs)
+        finally:
+            self.starting_code_cell = False
 
     def save(self, **kwargs):
         elapsed = (self.now() - self.last_save_time).total_seconds()
-        if not self.final and elapsed < self.autosave_cell_every:
-            return
-        super().save(**kwargs)
+        if self.final or self.starting_code_cell or elapsed >= self.autosave_cell_every:
+            super().save(**kwargs)
 
     def notebook_complete(self, **kwargs):
         self.final = True
