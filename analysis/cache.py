@@ -23,21 +23,9 @@ from pathlib import Path
 from doit.dependency import DatabaseException, Dependency, FileChangedChecker, SqliteDB
 from doit.task import Task
 
-from .files import atomic_write_bytes, canonical_json, compact_json, file_sha256, file_sha256_bytes, notebook_code_sha256, write_if_changed
+from .files import atomic_write_bytes, canonical_json, compact_json, file_sha256_bytes, fingerprint, write_if_changed
 from .paths import Layout
 from .project import Run
-
-
-_memo: dict[tuple[str, float, int], str] = {}
-
-
-def fingerprint(path: str | Path) -> str:
-    """Content fingerprint of a dependency (code-cells hash for notebooks, sha256 otherwise)."""
-    stat = os.stat(path)
-    key = (str(path), stat.st_mtime, stat.st_size)
-    if key not in _memo:
-        _memo[key] = notebook_code_sha256(path) if str(path).endswith(".ipynb") else file_sha256(Path(path))
-    return _memo[key]
 
 
 class DurableSqliteDB(SqliteDB):

@@ -24,6 +24,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_FINGERPRINTS: dict[tuple, str] = {}
+
+
+def fingerprint(path: str | Path) -> str:
+    """Content fingerprint of a file: the code-cells hash for a notebook, the sha256 otherwise.
+
+    Kept per (path, inode, size, mtime) for the life of the process: a build asks for the same
+    dataset files, notebooks and modules many times."""
+    stat = os.stat(path)
+    key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _FINGERPRINTS:
+        _FINGERPRINTS[key] = notebook_code_sha256(path) if str(path).endswith(".ipynb") else file_sha256(Path(path))
+    return _FINGERPRINTS[key]
+
+
 def read_text(path: Path, *, hint: str | None = None) -> str:
     """A UTF-8 text file's content; FileError naming the file if it cannot be read or decoded."""
     try:

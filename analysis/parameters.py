@@ -182,12 +182,13 @@ class RuleAnswers:
     def table_version(self, dataset: str) -> str | None:
         """The dataset's table version, or None if its file is missing or differs from its accepted checksum."""
         from .catalog import Catalog, table_cache_path
+        from .files import fingerprint
 
         catalog = Catalog.read_only(self.layout)
         if dataset not in catalog.resources:
             return None
         try:
-            sha = _file_sha256(catalog.path(dataset))
+            sha = fingerprint(catalog.path(dataset))
         except OSError:
             return None
         if catalog.entry(dataset)["hash"] != f"sha256:{sha}":
@@ -224,19 +225,6 @@ class RuleAnswers:
             self.dirty = False
         except (OSError, FileError):
             pass
-
-
-_SHA_MEMO: dict[tuple, str] = {}
-
-
-def _file_sha256(path: Path) -> str:
-    from .files import file_sha256
-
-    stat = os.stat(path)
-    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    if key not in _SHA_MEMO:
-        _SHA_MEMO[key] = file_sha256(path)
-    return _SHA_MEMO[key]
 
 
 def _years(table, **where) -> list[int]:
