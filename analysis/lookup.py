@@ -1,13 +1,15 @@
 """Reading values out of loaded catalog tables, for notebooks.
 
 Every notebook needs the same few moves: the one value for an entity, year and measure; several
-tables of one kind stacked with their source; a table shown as Markdown. They live here once, with
+tables of one kind stacked with their source; a table shown so that it fits the page
+(``show``, from :mod:`analysis.tables`). They live here once, with
 errors that name the dataset and the filter, so that a notebook reads like its method.
 """
 
 from __future__ import annotations
 
 from .errors import LookupFailed
+from .tables import show  # noqa: F401  (notebooks show tables with lookup.show or tables.show)
 
 
 def rows(table, **where):
@@ -58,14 +60,6 @@ def stack(names, *, source_column: str = "source"):
     stacked = pd.concat(frames, ignore_index=True)
     stacked.attrs = {"datasets": list(names)}
     return stacked
-
-
-def show(table, digits: int = 3) -> None:
-    """Display ``table`` as a Markdown table, rounded, with empty cells for missing values."""
-    from IPython.display import Markdown, display
-
-    shown = table.round(digits).astype(object).where(table.notna(), "")
-    display(Markdown(shown.to_markdown(index=False)))
 
 
 def dataset_names(items, *, what: str) -> list[str]:
