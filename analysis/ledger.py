@@ -30,7 +30,7 @@ from .paths import Layout
 
 LEDGER_FIELDS = (
     "claim", "document", "quote", "stated", "comparison", "unit", "year", "reference_date", "reading",
-    "reproduced", "verdict",
+    "reproduced", "verdict", "stated_text", "reproduced_text",
     "rationale", "caveats", "notebook", "parameter_set", "datasets", "data_sha256",
 )
 
@@ -202,16 +202,24 @@ def write(layout: Layout, rows: list[dict], *, register: Register | None = None,
           manifest_runs: dict[str, dict] | None = None) -> None:
     """Write ``_build/ledger.json``/``.csv`` and the every-run ledgers ``ledger-runs`` and ``ledger-readings``.
 
+    Each ledger row gains ``stated_text`` and ``reproduced_text``: its stated value and what the data
+    show, in the words of :mod:`analysis.wording` (the same words the report prints).
+
     The runs come from ``manifest_runs`` (default: the manifest the build just wrote) and the verdicts
     from ``register`` (default: ``claims/register.yml``).
     """
+    from .wording import reproduced_words, stated_words
+
+    register = register or Register.load(layout)
+    for row in rows:  # the values in words, as the report prints them (analysis.wording)
+        row["stated_text"] = stated_words(register.claims.get(row["claim"]) or {}, row)
+        row["reproduced_text"] = reproduced_words(row)
     write_json_if_changed(layout.build_dir / "ledger.json", rows)
     write_if_changed(layout.build_dir / "ledger.csv", _csv(rows, LEDGER_FIELDS))
     if manifest_runs is None:
         from .manifest import read_manifest
 
         manifest_runs = (read_manifest(layout) or {}).get("runs", {})
-    register = register or Register.load(layout)
     runs, readings = collect_runs(layout, register, manifest_runs)
     write_json_if_changed(layout.build_dir / "ledger-runs.json", runs)
     write_if_changed(layout.build_dir / "ledger-runs.csv", _csv(runs, RUNS_FIELDS))
