@@ -92,9 +92,14 @@ def check_register_against_project(register: Register, project: Project) -> None
         )
 
 
-def plan(context: Context, selection: list[str] | None = None, *, force: bool = False) -> Plan:
-    """Which of the selected runs are stale, and why (parameters are checked first)."""
-    runs = context.project.runs(selection)
+def plan(context: Context, selection: list[str] | None = None, *, force: bool = False,
+         after_ledger: bool | None = None) -> Plan:
+    """Which of the selected runs are stale, and why (parameters are checked first).
+
+    ``after_ledger`` picks the runs that read what the build writes (True) or the others (False);
+    None plans both.
+    """
+    runs = [r for r in context.project.runs(selection) if after_ledger is None or r.after_ledger == after_ledger]
     result = Plan(runs)
     with context.cache() as cache:
         from .cache import ResultStore
@@ -157,21 +162,26 @@ class BuildResult:
     manifest: dict | None = None
     report_generated: bool = False
     restored: list[str] = field(default_factory=list)  # stale runs restored from _build/store, not executed
+    started: str = ""  # when the build started (the manifest's build_started)
+    done: list[str] = field(default_factory=list)  # runs executed or restored by this build (the manifest's list)
 
 
-def execute(context: Context, selection=None, *, force=False, workers=None, timeout=None, echo=print) -> BuildResult:
+def execute(context: Context, selection=None, *, force=False, workers=None, timeout=None, echo=print,
+            after_ledger: bool | None = None, earlier: "BuildResult | None" = None) -> BuildResult:
     """Execute the stale runs and write their records and the manifest; the report steps follow in :func:`build`.
 
-    The manifest is written even when a run fails or the build is interrupted, so it always lists
-    the run records on disk.
+    ``after_ledger`` limits the runs as in :func:`plan`; ``earlier`` is the result of this build's first
+    phase, whose executed runs the manifest keeps listing. The manifest is written even when a run
+    fails or the build is interrupted, so it always lists the run records on disk.
     """
-    t0, started = time.monotonic(), now()
+    t0, started = time.monotonic(), (earlier.started if earlier else now())
     layout = context.layout
-    clean_leftovers(layout)  # partial outputs of an interrupted or killed build
-    the_plan = plan(context, selection, force=force)
+    if earlier is None:
+        clean_leftovers(layout)  # partial outputs of an interrupted or killed build
+    the_plan = plan(context, selection, force=force, after_ledger=after_ledger)
     todo = the_plan.to_execute
     preflight(context.catalog, {name for run in todo for name in run.datasets})  # checks before kernels
-    done: list[str] = []
+    done: list[str] = list(earlier.done) if earlier else []
     restored: list[str] = []
     try:
         with context.cache() as cache:
@@ -192,8 +202,14 @@ def execute(context: Context, selection=None, *, force=False, workers=None, time
             Executor(layout, workers, echo=echo, timeout=cell_timeout).execute(todo, on_success)
     finally:
         manifest = _write_manifest(context, started, done)
-    return BuildResult([r.address for r in todo], [r.address for r in the_plan.current],
-                       time.monotonic() - t0, manifest=manifest, restored=restored)
+    result = BuildResult([r.address for r in todo], [r.address for r in the_plan.current],
+                         time.monotonic() - t0, manifest=manifest, restored=restored, started=started, done=done)
+    if earlier is not None:
+        result.executed = earlier.executed + result.executed
+        result.current = earlier.current + result.current
+        result.restored = earlier.restored + result.restored
+        result.seconds += earlier.seconds
+    return result
 
 
 def _write_manifest(context: Context, started: str, executed: list[str]) -> dict:
@@ -243,8 +259,10 @@ def build(layout: Layout, selection=None, *, force=False, workers=None, timeout=
             if not rewriting_lock:
                 raise
             lock_damaged = exc
-        result = execute(context, selection, force=force, workers=workers, timeout=timeout, echo=echo)
-        all_runs = [r.address for r in context.project.runs()]
+        # runs that read the ledger (project.yml `reads: [_build/ledger.json]`) wait for it: second phase
+        result = execute(context, selection, force=force, workers=workers, timeout=timeout, echo=echo,
+                         after_ledger=False)
+        all_runs = [r.address for r in context.project.runs() if not r.after_ledger]
         missing = [a for a in all_runs if a not in result.manifest["runs"]
                    or (selection and damaged_outputs(layout, result.manifest["runs"][a]))]
         if missing:
@@ -259,6 +277,16 @@ def build(layout: Layout, selection=None, *, force=False, workers=None, timeout=
                 echo(f"Report sources not updated: {lock_damaged.message}; they follow the rewritten lock at the next build.")
                 return result
             report_drift(layout, result.ledger, echo)
+        if any(r.after_ledger for r in context.project.runs(selection)):
+            rows = result.ledger
+            result = execute(context, selection, force=force, workers=workers, timeout=timeout, echo=echo,
+                             after_ledger=True, earlier=result)
+            result.ledger = rows
+            missing = [r.address for r in context.project.runs() if r.address not in result.manifest["runs"]]
+            if missing:
+                echo(f"Report sources not updated: {len(missing)} run(s) were never built ({', '.join(missing[:5])}); "
+                     "run `build` without arguments.")
+                return result
         report.generate(context, result)
         result.report_generated = True
         return result

@@ -2,7 +2,8 @@
 
 A run is current only when all of these are unchanged since its last successful execution:
 its notebook's code cells, its parameters, the checksum of every dataset it reads (and that
-dataset's catalog entry), the register entries it records, and the ``analysis`` package source.
+dataset's catalog entry), the other project files it reads (``reads`` in project.yml, such as the
+claims ledger), the register entries it records, and the ``analysis`` package source.
 Each input is a doit ``file_dep``; small key files under ``_build/.state`` stand in for the inputs
 that are not files of their own (parameters, catalog entries, register entries). Dependencies and
 targets are named by paths relative to the project root, so a copied or cloned project with its
@@ -167,6 +168,7 @@ class RunCache:
         deps = [self.layout.notebook_source(run.notebook), self._params_key(run), self._register_key(run.notebook)]
         for name in run.datasets:
             deps += [self.layout.dataset_file(name), self._dataset_key(name)]
+        deps += [self.layout.root / path for path in run.reads]  # e.g. the claims ledger (project.yml `reads`)
         deps += self.package_dependencies(run)
         targets = [self.layout.executed_notebook(run.address), self.layout.run_record(run.address)]
         return Task(run.address, actions=None, file_dep=[self._rel(d) for d in deps], targets=[self._rel(t) for t in targets])
@@ -287,6 +289,7 @@ class ResultStore:
             "register": fingerprint(self.cache._register_key(run.notebook)),
             "datasets": {name: {"file": fingerprint(layout.dataset_file(name)),
                                 "entry": fingerprint(self.cache._dataset_key(name))} for name in sorted(run.datasets)},
+            **({"reads": {path: fingerprint(layout.root / path) for path in sorted(run.reads)}} if run.reads else {}),
             "modules": {m: fingerprint(layout.package_dir / m) for m in sorted(modules)},
         }
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .files import file_sha256, notebook_code_sha256
 from .catalog import ALLOWED_ENV, LOAD_LOG_ENV, RUN_ENV
+from .runlog import READS_ENV
 from .errors import CellTimeout, NotebookFailed, from_os_error
 from .manifest import now, package_versions
 from .paths import ROOT_ENV, Layout
@@ -206,6 +207,7 @@ class Executor:
                 RUN_ENV: run.address,
                 LOAD_LOG_ENV: str(log),
                 ALLOWED_ENV: ",".join(run.datasets),
+                READS_ENV: ",".join(run.reads),
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1",
                 SOCKET_ENV: getattr(self, "warm_socket", None) or "",
             },

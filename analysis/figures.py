@@ -87,3 +87,25 @@ def recorded_in(notebook_json: dict) -> dict[str, dict]:
             if MIME in data:
                 found[data[MIME]["label"]] = data[MIME]
     return found
+
+
+def swarm_offsets(x, *, width: float, step: float, limit: float) -> list[float]:
+    """Offsets across a swarm's axis that keep marks from overlapping: a beeswarm, deterministic.
+
+    ``x`` are the positions along the axis, ``width`` how close two marks may come along it (in the
+    same units), ``step`` the spacing across it and ``limit`` the largest offset; marks are placed in
+    order of position, each at the smallest free offset (0, +step, -step, +2 step, ...). Beyond
+    ``limit`` marks overlap at the last offset rather than leave their band. Returned in input order.
+    """
+    import math
+
+    order = sorted(range(len(x)), key=lambda i: x[i])
+    placed: list[tuple[float, float]] = []
+    out = [0.0] * len(x)
+    tries = [0.0] + [s * k * step for k in range(1, int(limit / step) + 1) for s in (1, -1)]
+    for i in order:
+        near = [dy for px, dy in placed if abs(px - x[i]) < width]
+        offset = next((t for t in tries if all(abs(t - dy) >= step * 0.999 for dy in near)), tries[-1])
+        placed.append((x[i], offset))
+        out[i] = offset if not math.isnan(x[i]) else 0.0
+    return out

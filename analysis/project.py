@@ -14,6 +14,7 @@ from .parameters import Constraint, ParameterSpec, Rule, read_parameters
 from .paths import Layout
 
 DEFAULT_SET = "default"
+BUILD_FOLDER = "_build"  # a `reads` path under it is written by the build itself (see Run.after_ledger)
 DEFAULT_CELL_TIMEOUT = 600  # seconds one notebook cell may run; project.yml `cell_timeout` or `build --timeout`
 
 
@@ -25,10 +26,17 @@ class Run:
     parameter_set: str
     parameters: dict[str, Any]
     datasets: tuple[str, ...]
+    reads: tuple[str, ...] = ()  # project files it reads besides catalog datasets (project.yml `reads`)
 
     @property
     def address(self) -> str:
         return f"{self.notebook}/{self.parameter_set}"
+
+    @property
+    def after_ledger(self) -> bool:
+        """True when the run reads what the build writes (``_build/...``, e.g. the claims ledger): it runs
+        after every other run, once the ledger of this build is written."""
+        return any(path.split("/", 1)[0] == BUILD_FOLDER for path in self.reads)
 
 
 @dataclass
@@ -39,6 +47,7 @@ class NotebookConfig:
     parameter_sets: dict[str, dict[str, Any]]
     constraints: dict[str, Constraint] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
+    reads: tuple[str, ...] = ()
 
 
 @dataclass
@@ -70,11 +79,11 @@ class Project:
             where = f"{path.name}: notebook {name!r}"
             if not isinstance(entry, dict):
                 raise ProjectFileError(f"{where}: expected a mapping")
-            unknown = set(entry) - {"title", "datasets", "parameter_sets", "parameters", "rules"}
+            unknown = set(entry) - {"title", "datasets", "reads", "parameter_sets", "parameters", "rules"}
             if unknown:
                 raise ProjectFileError(
                     f"{where}: unknown key(s) {sorted(unknown)}",
-                    hint="allowed keys are title, datasets, parameter_sets, parameters, rules",
+                    hint="allowed keys are title, datasets, reads, parameter_sets, parameters, rules",
                 )
             if not layout.notebook_source(name).is_file():
                 raise ProjectFileError(
@@ -84,6 +93,11 @@ class Project:
             datasets = entry.get("datasets") or []
             if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
                 raise ProjectFileError(f"{where}: 'datasets' must be a list of dataset names")
+            reads = entry.get("reads") or []
+            if (not isinstance(reads, list) or not all(isinstance(r, str) and r and not r.startswith("/")
+                                                        and ".." not in r.split("/") for r in reads)):
+                raise ProjectFileError(f"{where}: 'reads' must be a list of paths relative to the project root",
+                                       hint="e.g. reads: [_build/ledger.json] for a notebook that reads the claims ledger")
             sets = entry.get("parameter_sets") or {DEFAULT_SET: {}}
             if not isinstance(sets, dict) or not all(isinstance(v or {}, dict) for v in sets.values()):
                 raise ProjectFileError(f"{where}: 'parameter_sets' must map set names to mappings")
@@ -107,6 +121,7 @@ class Project:
                 parameter_sets={k: dict(v or {}) for k, v in sets.items()},
                 constraints=constraints,
                 rules=rules,
+                reads=tuple(reads),
             )
         timeout = raw.get("cell_timeout", DEFAULT_CELL_TIMEOUT)
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
@@ -154,7 +169,7 @@ class Project:
             except ParameterError as exc:
                 problems.append(exc.message)
                 continue
-            runs.append(Run(name, set_name, values, cfg.datasets))
+            runs.append(Run(name, set_name, values, cfg.datasets, cfg.reads))
         if problems:
             raise ParameterError(
                 "\n".join(problems),

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 LOG_ENV = "CLAIMCHECK_LOAD_LOG"
+#: the project files (besides catalog datasets) the running notebook may read: project.yml `reads`
+READS_ENV = "CLAIMCHECK_READS"
 
 
 def imported_modules() -> list[str]:

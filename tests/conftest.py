@@ -21,6 +21,7 @@ class TempProject:
     """A project copied to a temporary folder, with the analysis package beside it."""
 
     root: Path
+    check: subprocess.CompletedProcess | None = None  # the session build's `check` (real_project)
 
     def cli(self, *args: str, check: bool = False, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
         """Run ``python -m analysis ARGS`` in the project; return the completed process."""
@@ -144,4 +145,14 @@ def built_mini(tmp_path_factory) -> TempProject:
     """A copy of the small project built once per session (read-only use)."""
     project = copy_project(FIXTURES / "miniproject", tmp_path_factory.mktemp("built") / "mini")
     project.cli("build", "--no-render", check=True)
+    return project
+
+
+@pytest.fixture(scope="session")
+def real_project(tmp_path_factory) -> TempProject:
+    """A copy of this repository's real project, built once per session with `check` (every run executed,
+    no render): the one real-project build of a test session. Read-only use; its `check` output is in
+    ``.check``. The render test (tests/test_render.py) renders this same build."""
+    project = copy_project(REPO, tmp_path_factory.mktemp("real") / "project")
+    project.check = project.cli("check", timeout=2400)
     return project

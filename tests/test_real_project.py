@@ -3,13 +3,16 @@ registered claim gets a verdict from a real run, and nothing moved against the c
 
 from __future__ import annotations
 
+import hashlib
+
 import yaml
 
 from analysis.claims import VERDICTS
 
 
-def test_real_project_builds_every_claim_and_matches_the_lock(project):
-    proc = project.cli("check", timeout=2400)
+def test_real_project_builds_every_claim_and_matches_the_lock(real_project):
+    project = real_project
+    proc = project.check
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "No drift" in proc.stdout
 
@@ -30,6 +33,11 @@ def test_real_project_builds_every_claim_and_matches_the_lock(project):
                        for nb in yaml.safe_load(project.path("project.yml").read_text())["notebooks"].values())
     assert len(manifest["runs"]) == project_runs
     assert sorted(manifest["executed_this_build"]) == sorted(manifest["runs"])
+    # the overview notebook ran after the ledger was written, on this build's ledger
+    overview = manifest["runs"]["overview/default"]
+    ledger_sha = hashlib.sha256(project.path("_build/ledger.json").read_bytes()).hexdigest()
+    assert {"dataset": "_build/ledger.json", "path": "_build/ledger.json", "sha256": ledger_sha} in overview["inputs"]
+    assert overview["started"] >= max(r["finished"] for a, r in manifest["runs"].items() if a != "overview/default")
 
     checks = project.cli("check-report")
     assert checks.returncode == 0, checks.stdout[-3000:] + checks.stderr[-3000:]
