@@ -43,8 +43,10 @@ from pathlib import Path
 
 import yaml
 
+from . import wording
 from .files import canonical_json, compact_json, parse_yaml, write_if_changed
 from .paths import Layout
+from .wording import rounded, stated_words, value_words  # noqa: F401  (stated_words: re-exported)
 
 GENERATED_FILES = ("_metadata.yml", "_appendix-metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd",
                    "_verdict-policy.qmd", "_changes.qmd", "_figures.qmd", "_data-sources.qmd", "_runs.qmd",
@@ -59,6 +61,8 @@ PROVENANCE_CLASS = "figure-provenance"
 MAX_CREDITED = 8
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HEADLINES_FILE = "headlines.yml"  # in report/: the claims page one leads with
+#: the figure page one shows: every claim at once (notebooks/overview.ipynb, run after the claims ledger)
+OVERVIEW_FIGURE = "overview/default#fig-overview"
 
 
 # --- entry points ----------------------------------------------------------------------------------
@@ -195,6 +199,17 @@ def md(text) -> str:
     return _ESCAPE.sub(r"\\\1", " ".join(str(text).split()))
 
 
+def typst_string(text) -> str:
+    """A Typst string literal holding ``text`` (runs of whitespace made one space): for raw Typst blocks."""
+    text = re.sub(r"\s+", " ", str(text))
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def typst(text) -> str:
+    """``text`` as Typst markup that prints it verbatim: an embedded string, ended by ``;``."""
+    return f"#{typst_string(text)};" if str(text) else ""
+
+
 def code(text) -> str:
     """An inline code span holding ``text`` verbatim."""
     text = " ".join(str(text).split())
@@ -216,20 +231,20 @@ def run_anchor(address: str) -> str:
 
 
 def fmt(value) -> str:
-    """A number as a reader wants to see it (no exponent, no float noise)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A number as a reader wants to see it (no exponent, no float noise); text escaped for markdown."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
         return md(value)
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    text = f"{value:.6g}"
-    return f"{value:.2f}" if "e" in text else text
+    return wording.fmt(value)
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     """'1 claim', '3 claims' (or the given plural form)."""
     return f"{n} {singular if n == 1 else (plural_form or singular + 's')}"
+
+
+def in_words(n: int) -> str:
+    """'four' for 4 (one to ten), else the number."""
+    return wording.CARDINALS.get(n, str(n))
 
 
 def short(text: str, limit: int = 90) -> str:
@@ -240,92 +255,22 @@ def short(text: str, limit: int = 90) -> str:
     return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
-_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
-_COMPARISON_WORDS = {"=": "", "~": "about ", ">": "more than ", ">=": "at least ", "<": "less than ", "<=": "at most "}
+def sentence(text) -> str:
+    """``text`` as a sentence: whitespace squeezed, a capital first letter, a full stop at the end."""
+    text = " ".join(str(text or "").split()).rstrip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def quantity(value, unit: str | None, comparison: str = "=") -> str:
-    """A value with its unit in words: '69%', 'about $22 billion', 'at least 1,000', 'first'."""
-    if value is None:
-        return "no number"
-    number = _number(value)
-    unit = unit or ""
-    if unit == "percent":
-        body = f"{number}%"
-    elif unit == "percentage points":
-        body = f"{number} percentage points"
-    elif unit.startswith("USD "):
-        body = f"${number} {unit[4:]}"
-    elif unit == "rank" and float(value).is_integer():
-        body = _ORDINALS.get(int(value), f"number {int(value)}")
-    elif unit == "count":
-        body = number
-    elif unit == "years":
-        body = f"{number} {'year' if float(value) == 1 else 'years'}"
-    elif unit == "year":
-        body = number.replace(",", "")
-    else:
-        body = f"{number} {unit}".strip()
-    words = _COMPARISON_WORDS.get(comparison, comparison + " ")
-    if unit == "year" and comparison == "<=":
-        words = "by "
-    return f"{words}{body}"
-
-
-def rounded(value, stated, unit: str | None = None):
-    """``value`` to one decimal more than ``stated`` is printed with (as many for counts, years, ranks)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return value
-    text = fmt(stated) if isinstance(stated, (int, float)) else ""
-    decimals = len(text.partition(".")[2]) if "." in text else 0
-    if unit not in ("count", "year", "rank"):
-        decimals += 1
-    out = round(float(value), decimals)
-    return int(out) if out.is_integer() else out
-
-
-def _number(value) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if float(value).is_integer():
-            return f"{int(value):,}"
-        return f"{value:,.6g}" if abs(value) >= 1000 else fmt(value)
-    return str(value)
-
-
-def stated_words(claim: dict, row: dict | None = None) -> str:
-    """The stated value as the document states it: '69% (1960)', 'about 50%', 'the 1990s'.
-
-    The register's optional ``stated.text`` wins; a period encoded as its midpoint with an absolute
-    tolerance of half its width (a decade) is named as the decade; otherwise the value, unit and
-    comparison in words, with the year the value refers to in brackets.
-    """
-    stated = dict(claim.get("stated") or {})
-    if row is not None:
-        stated.setdefault("value", row.get("stated"))
-        stated.setdefault("unit", row.get("unit"))
-        stated.setdefault("comparison", row.get("comparison"))
-        stated.setdefault("year", row.get("year"))
-    if stated.get("text"):
-        return str(stated["text"])
-    value, unit, comparison = stated.get("value"), stated.get("unit"), stated.get("comparison") or "="
-    decade = _decade(value, unit, claim.get("tolerance") or {})
-    if decade:
-        return decade
-    text = quantity(value, unit, comparison)
-    year = stated.get("year")
-    if year is not None and unit != "year":
-        text += f" ({year})"
-    return text
-
-
-def _decade(value, unit, tolerance: dict) -> str | None:
-    """'the 1990s' for a year midpoint 1994.5 with an absolute tolerance of 4.5; None otherwise."""
-    if unit != "year" or value is None or tolerance.get("type") != "absolute":
-        return None
-    lo, hi = float(value) - float(tolerance.get("value") or 0), float(value) + float(tolerance.get("value") or 0)
-    if lo.is_integer() and hi - lo == 9 and int(lo) % 10 == 0:
-        return f"the {int(lo)}s"
-    return None
+def claim_title(claim: dict, quote: str) -> str:
+    """A claim's heading: the register's hand-written ``title``; without one, its measure (or quote) in
+    sentence case, cut at a word boundary."""
+    if claim.get("title"):
+        return " ".join(str(claim["title"]).split())
+    text = " ".join(str((claim.get("stated") or {}).get("measure") or quote_text(quote)).split())
+    return short(text[:1].upper() + text[1:], 80)
 
 
 def quote_text(quote: str) -> str:
@@ -343,6 +288,18 @@ def params_text(parameters: dict) -> str:
         item = f"{k} = {v!r}"
         parts.append(code(item) if len(item) <= 40 else md(item))
     return ", ".join(parts) or "none"
+
+
+def params_plain(parameters: dict) -> str:
+    """Parameters as escaped text (it wraps in a narrow table column, where a code span would not)."""
+    return "; ".join(md(f"{k} = {v!r}") for k, v in parameters.items()) or "none"
+
+
+def params_html(parameters: dict) -> str:
+    """Parameters as HTML code spans, for the HTML-only details blocks."""
+    from markupsafe import escape
+
+    return ", ".join(f"<code>{escape(f'{k} = {v!r}')}</code>" for k, v in parameters.items()) or "none"
 
 
 # --- data for the templates ------------------------------------------------------------------------
@@ -387,12 +344,6 @@ class _Data:
         unit = r.get("unit")
         found = r.get("found")
         has_data = r.get("reproduced") is not None
-        if has_data:
-            data_show = quantity(rounded(r["reproduced"], r.get("stated"), unit), unit)
-        elif found:
-            data_show = f"no data for it; the number is {found.get('measure') or 'another measure'}"
-        else:
-            data_show = "no data"
         tol = claim.get("tolerance") or {}
         tolerance = tol.get("type", "?") + ("" if tol.get("type") in ("exact", None) else
                                            f" {fmt(tol.get('value'))}{' ' + tol['unit'] if tol.get('unit') else ''}")
@@ -405,9 +356,9 @@ class _Data:
             "section": claim.get("section"),
             "source_given": claim.get("source_given"),
             "measure": stated.get("measure"),
-            "title": short(stated.get("measure") or r["quote"], 80),
-            "stated": stated_words(claim, r),
-            "data_show": data_show,
+            "title": claim_title(claim, r["quote"]),
+            "stated": r.get("stated_text") or stated_words(claim, r),
+            "data_show": r.get("reproduced_text") or wording.reproduced_words(r),
             "has_data": has_data,
             "verdict": r["verdict"],
             "reading": r.get("reading") or claim.get("reading"),
@@ -415,6 +366,7 @@ class _Data:
             "reference_date": r.get("reference_date") or self.documents.get(r["document"], {}).get("reference_date"),
             "found": self.found_view(found, unit),
             "earlier": r.get("earlier"),
+            "earlier_text": wording.earlier_words(r),
             "reason": r.get("reason"),
             "caveats": r.get("caveats") or [],
             "rationale": r.get("rationale") or "",
@@ -441,7 +393,7 @@ class _Data:
         if dataset:
             entry = self.catalog.resources.get(dataset)
             source = self.credit([dataset]) if entry else md(dataset)
-        return {"value": quantity(found.get("value"), unit), "measure": found.get("measure") or "another measure",
+        return {"value": value_words(found.get("value"), unit), "measure": found.get("measure") or "another measure",
                 "source": source, "locator": found.get("locator")}
 
     # --- figures ---
@@ -456,7 +408,9 @@ class _Data:
         parts = []
         for name in names:
             entry = self.catalog.resources.get(name)
-            if entry is None:
+            if entry is None and name.startswith("_build/"):  # what the build computed (a notebook's `reads`)
+                parts.append(f"this build's {code(name)}, computed from the datasets credited in each claim's section")
+            elif entry is None:
                 parts.append(f"{code(name)} (not in the data catalog)")
             else:
                 by_source.setdefault(name.partition(".")[0], []).append(entry)
@@ -503,6 +457,7 @@ class _Data:
             "notebook": run.get("notebook", address),
             "parameter_set": fig.parameter_set,
             "parameters": params_text(run.get("parameters", {})),
+            "parameters_html": params_html(run.get("parameters", {})),
             "inputs": [{"path": i["path"], "sha256": i["sha256"][:12]} for i in inputs],
             "sha256": (fig.sha256 or "no output")[:12],
             "review": status.describe(),
@@ -532,6 +487,7 @@ class _Data:
             diff = {k: params.get(k) for k in sorted(set(params) | set(base)) if params.get(k) != base.get(k)}
             rows.append({"set": address.split("/")[1], "check": address == check,
                          "changed": "as above" if address == check else (params_text(diff) if diff else "same as the check"),
+                         "changed_html": "as above" if address == check else (params_html(diff) if diff else "same as the check"),
                          "value": record["reproduced"], "verdict": v})
         values = [x["value"] for x in rows if isinstance(x["value"], (int, float))]
         agree = sum(1 for x in rows if x["verdict"] == r["verdict"])
@@ -574,6 +530,13 @@ class _Data:
                         "parameters": params_text(run.get("parameters", {})), "claims": claims, "more": rest})
         return out
 
+    def overview(self) -> dict | None:
+        """Page one's figure of every claim (:data:`OVERVIEW_FIGURE`), or None when the build has none."""
+        if OVERVIEW_FIGURE not in self.by_id:
+            return None
+        address, _, label = OVERVIEW_FIGURE.partition("#")
+        return self.figure_view(address, label)
+
     def headlines(self) -> list[dict]:
         """The findings page one leads with (``report/headlines.yml``), with the claims the build has."""
         path = self.layout.report_dir / HEADLINES_FILE
@@ -603,7 +566,7 @@ class _Data:
             "documents": [{"short": self.document_name(d), "citation": self.documents[d].get("citation", ""),
                            "n": sum(1 for r in self.rows if r["document"] == d),
                            "reference_date": self.documents[d].get("reference_date")} for d in used],
-            "unused_documents": [{"short": self.document_name(d), "note": self.documents[d].get("note")}
+            "unused_documents": [{"short": self.document_name(d), "reason": _first_clause(self.documents[d].get("note"))}
                                  for d in self.documents if d not in used],
             "headlines": self.headlines(),
             "n_shown": len(set(self.embedded) - set(self.in_appendix)),
@@ -657,7 +620,7 @@ class _Data:
             total += float(run.get("duration_seconds") or 0)
             runs.append({"address": address, "notebook": run.get("notebook", ""),
                          "code_sha256": str(run.get("notebook_code_sha256", ""))[:12],
-                         "parameters": params_text(run.get("parameters", {})),
+                         "parameters": params_plain(run.get("parameters", {})),
                          "inputs": len(run.get("inputs", [])), "started": run.get("started", "?"),
                          "duration": run.get("duration_seconds"), "claims": claims_by_run.get(address, [])})
         versions: dict[str, set] = {}
@@ -702,6 +665,10 @@ class _Data:
             "pagetitle": f"{title} (version {self.version})",
             "version": self.version,
             "output-file": self.stems["appendix" if appendix else "report"],
+            # the HTML's link to the same document as PDF (Quarto would name it after the Typst format);
+            # the entry "html" links nothing but stops Quarto adding its own "Typst" link
+            "format-links": ["html", {"text": "PDF", "href": self.stems["appendix" if appendix else "report"] + ".pdf",
+                                      "icon": "file-pdf"}],
         }
         return ("# Generated by analysis/report.py at build time; do not edit.\n"
                 + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000))
@@ -734,6 +701,12 @@ def agreement_range(claim: dict) -> str | None:
         return f"exactly {fmt(stated)}" if kind == "exact" else f"from {fmt(lo)} to {fmt(hi)}"
     return {">": f"above {fmt(lo)}", ">=": f"{fmt(lo)} or more", "<": f"below {fmt(hi)}",
             "<=": f"{fmt(hi)} or less"}.get(comparison, "?")
+
+
+def _first_clause(note) -> str:
+    """'summarises the paper with no new figures' from a register note 'Summarises the paper ...; ...'."""
+    text = " ".join(str(note or "").split(";")[0].split()).rstrip(".")
+    return text[:1].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
 
 
 def short_credit(entries: list[dict]) -> str:
@@ -777,7 +750,9 @@ def environment():
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              bytecode_cache=_bytecode_cache(),
                              comment_start_string="{##", comment_end_string="##}", trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-    env.filters.update(md=md, code=code, fmt=fmt, plural=plural, short=short, quantity=quantity)
+    env.filters.update(md=md, code=code, fmt=fmt, plural=plural, short=short, value_words=value_words,
+                       sentence=sentence, in_words=in_words, plain_number=wording.fmt, typst=typst,
+                       typst_string=typst_string)
     env.globals.update(claim_anchor=claim_anchor, run_anchor=run_anchor, slug=slug, MAX_CREDITED=MAX_CREDITED)
     return env
 
@@ -818,7 +793,8 @@ def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict
     texts = {
         "_claims.qmd": render_template("claims.qmd.j2", groups=groups, **common),
         "_ledger.qmd": render_template("ledger.qmd.j2", documents=d.ledger_data(), **common),
-        "_summary.qmd": render_template("summary.qmd.j2", **d.summary_data(), changes=d.changes_data(), **common),
+        "_summary.qmd": render_template("summary.qmd.j2", overview=d.overview(), **d.summary_data(),
+                                        changes=d.changes_data(), **common),
         "_changes.qmd": render_template("changes.qmd.j2", changes=d.changes_data(), **common),
         "_verdict-policy.qmd": render_template("verdict-policy.qmd.j2", policy=verdict_policy(layout), **common),
         "_figures.qmd": render_template("figures.qmd.j2", groups=groups,
