@@ -164,14 +164,17 @@ class BuildResult:
     restored: list[str] = field(default_factory=list)  # stale runs restored from _build/store, not executed
     started: str = ""  # when the build started (the manifest's build_started)
     done: list[str] = field(default_factory=list)  # runs executed or restored by this build (the manifest's list)
+    template: object = None  # the warm-run template kept for the runs after the ledger (analysis.warm.Template)
 
 
 def execute(context: Context, selection=None, *, force=False, workers=None, timeout=None, echo=print,
-            after_ledger: bool | None = None, earlier: "BuildResult | None" = None) -> BuildResult:
+            after_ledger: bool | None = None, earlier: "BuildResult | None" = None,
+            keep_template: bool = False) -> BuildResult:
     """Execute the stale runs and write their records and the manifest; the report steps follow in :func:`build`.
 
     ``after_ledger`` limits the runs as in :func:`plan`; ``earlier`` is the result of this build's first
-    phase, whose executed runs the manifest keeps listing. The manifest is written even when a run
+    phase, whose executed runs the manifest keeps listing and whose warm-run template (kept running with
+    ``keep_template``) this phase uses; the caller stops it (``BuildResult.template``). The manifest is written even when a run
     fails or the build is interrupted, so it always lists the run records on disk.
     """
     t0, started = time.monotonic(), (earlier.started if earlier else now())
@@ -199,11 +202,19 @@ def execute(context: Context, selection=None, *, force=False, workers=None, time
             todo = [r for r in todo if r.address not in restored]
             announce(layout, the_plan, todo, restored, Executor(layout, workers).workers, echo)
             cell_timeout = timeout or context.project.cell_timeout
-            Executor(layout, workers, echo=echo, timeout=cell_timeout).execute(todo, on_success)
+            executor = Executor(layout, workers, echo=echo, timeout=cell_timeout,
+                                template=earlier.template if earlier else None, keep_template=keep_template)
+            try:
+                executor.execute(todo, on_success)
+            except BaseException:
+                if executor.template is not None:
+                    executor.template.stop()
+                raise
     finally:
         manifest = _write_manifest(context, started, done)
     result = BuildResult([r.address for r in todo], [r.address for r in the_plan.current],
-                         time.monotonic() - t0, manifest=manifest, restored=restored, started=started, done=done)
+                         time.monotonic() - t0, manifest=manifest, restored=restored, started=started, done=done,
+                         template=executor.template)
     if earlier is not None:
         result.executed = earlier.executed + result.executed
         result.current = earlier.current + result.current
@@ -240,13 +251,14 @@ def report_drift(layout: Layout, rows: list[dict], echo=print) -> None:
 
 def build(layout: Layout, selection=None, *, force=False, workers=None, timeout=None, echo=print,
           rewriting_lock=False) -> BuildResult:
-    """Execute stale runs, then (when every run has an output) write the ledger and the report sources.
+    """Execute stale runs, then (when every run has an output) write the ledger, execute the stale runs
+    that read it, and write the report sources.
 
     Everything read before a run is scheduled is checked first: project file, parameter sets,
     catalog descriptors, register and lock. ``rewriting_lock`` (the ``lock`` command) tolerates a
     damaged claims/lock.json: the ledger is written, the report sources wait for the new lock.
     """
-    from . import ledger, report
+    from . import ledger
 
     with build_lock(layout):
         context = Context.load(layout)
@@ -260,36 +272,51 @@ def build(layout: Layout, selection=None, *, force=False, workers=None, timeout=
                 raise
             lock_damaged = exc
         # runs that read the ledger (project.yml `reads: [_build/ledger.json]`) wait for it: second phase
+        later = any(r.after_ledger for r in context.project.runs(selection))
         result = execute(context, selection, force=force, workers=workers, timeout=timeout, echo=echo,
-                         after_ledger=False)
-        all_runs = [r.address for r in context.project.runs() if not r.after_ledger]
-        missing = [a for a in all_runs if a not in result.manifest["runs"]
-                   or (selection and damaged_outputs(layout, result.manifest["runs"][a]))]
-        if missing:
-            echo(f"Ledger and report sources not updated: {len(missing)} run(s) were never built or have damaged outputs "
-                 f"({', '.join(missing[:5])}{'...' if len(missing) > 5 else ''}); run `build` without arguments.")
-            return result
-        if context.register is not None:
-            check_register_against_project(context.register, context.project)
-            result.ledger = ledger.collect(layout, context.register, result.manifest["runs"])
-            ledger.write(layout, result.ledger)
-            if lock_damaged is not None:
-                echo(f"Report sources not updated: {lock_damaged.message}; they follow the rewritten lock at the next build.")
-                return result
-            report_drift(layout, result.ledger, echo)
-        if any(r.after_ledger for r in context.project.runs(selection)):
-            rows = result.ledger
-            result = execute(context, selection, force=force, workers=workers, timeout=timeout, echo=echo,
-                             after_ledger=True, earlier=result)
-            result.ledger = rows
-            missing = [r.address for r in context.project.runs() if r.address not in result.manifest["runs"]]
-            if missing:
-                echo(f"Report sources not updated: {len(missing)} run(s) were never built ({', '.join(missing[:5])}); "
-                     "run `build` without arguments.")
-                return result
-        report.generate(context, result)
-        result.report_generated = True
+                         after_ledger=False, keep_template=later)
+        try:
+            return _after_runs(context, result, selection, force=force, workers=workers, timeout=timeout,
+                               echo=echo, lock_damaged=lock_damaged, later=later)
+        finally:
+            if result.template is not None:
+                result.template.stop()
+
+
+def _after_runs(context: Context, result: BuildResult, selection, *, force, workers, timeout, echo, lock_damaged,
+                later: bool) -> BuildResult:
+    """The build after its first phase of runs: ledger, the runs that read it, report sources."""
+    from . import ledger, report
+
+    layout = context.layout
+    all_runs = [r.address for r in context.project.runs() if not r.after_ledger]
+    missing = [a for a in all_runs if a not in result.manifest["runs"]
+               or (selection and damaged_outputs(layout, result.manifest["runs"][a]))]
+    if missing:
+        echo(f"Ledger and report sources not updated: {len(missing)} run(s) were never built or have damaged outputs "
+             f"({', '.join(missing[:5])}{'...' if len(missing) > 5 else ''}); run `build` without arguments.")
         return result
+    if context.register is not None:
+        check_register_against_project(context.register, context.project)
+        result.ledger = ledger.collect(layout, context.register, result.manifest["runs"])
+        ledger.write(layout, result.ledger)
+        if lock_damaged is not None:
+            echo(f"Report sources not updated: {lock_damaged.message}; they follow the rewritten lock at the next build.")
+            return result
+        report_drift(layout, result.ledger, echo)
+    if later:
+        rows = result.ledger
+        result = execute(context, selection, force=force, workers=workers, timeout=timeout, echo=echo,
+                         after_ledger=True, earlier=result)
+        result.ledger = rows
+        missing = [r.address for r in context.project.runs() if r.address not in result.manifest["runs"]]
+        if missing:
+            echo(f"Report sources not updated: {len(missing)} run(s) were never built ({', '.join(missing[:5])}); "
+                 "run `build` without arguments.")
+            return result
+    report.generate(context, result)
+    result.report_generated = True
+    return result
 
 
 def build_ledger(layout: Layout, echo=print, *, timeout=None, rewriting_lock=False) -> list[dict]:

@@ -168,13 +168,18 @@ def clean_leftovers(layout: Layout) -> list[str]:
 class Executor:
     """Runs a list of runs on ``workers`` processes, stopping at the first failure."""
 
-    def __init__(self, layout: Layout, workers: int | None = None, echo=print, timeout: float | None = None):
+    def __init__(self, layout: Layout, workers: int | None = None, echo=print, timeout: float | None = None,
+                 template=None, keep_template: bool = False):
         from .project import DEFAULT_CELL_TIMEOUT
 
         self.layout = layout
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.echo = echo
         self.timeout = timeout or DEFAULT_CELL_TIMEOUT
+        # a warm-run template given by the caller (or, with keep_template, the one started here) is left
+        # running for the caller's next runs: the build's runs that wait for the ledger; the caller stops it
+        self.template = template
+        self.keep_template = keep_template
 
     def _paths(self, run: Run) -> dict:
         out = self.layout.executed_notebook(run.address)
@@ -221,7 +226,9 @@ class Executor:
         from multiprocessing import get_context
 
         outcomes: list[Outcome] = []
-        template = start_template(self.layout, runs, self.echo)
+        template = self.template or start_template(self.layout, runs, self.echo)
+        if self.keep_template:
+            self.template = template
         self.warm_socket = template.socket_path if template else None
         progress = Progress(len(runs), self.echo, expected_durations(self.layout, runs))
         context = get_context("spawn")
@@ -268,7 +275,7 @@ class Executor:
             raise
         finally:
             pool.shutdown(wait=not stopped, cancel_futures=stopped)
-            if template is not None:
+            if template is not None and template is not self.template:
                 template.stop()
         if failure:
             raise self._failure_error(*failure)

@@ -1,11 +1,15 @@
 """Quarto: find the program and render the report. Quarto is an external program, like LaTeX.
 
-Every WARNING Quarto prints is shown (Quarto exits 0 on warnings such as a broken embed, so they are
-the only sign of it); in strict mode (``strict=True`` or ``CLAIMCHECK_STRICT_RENDER=1``) any warning
-fails the render. The render is skipped, with one line saying so, when none of its inputs changed
-since the last successful render: the generated sources, the executed notebooks they embed,
-``_quarto.yml``, ``report/`` (bibliography included) and the Quarto version. The warnings of that
-render are kept in ``_build/render.json`` and shown again when it is skipped.
+Every WARNING (and ERROR line) Quarto prints is shown (Quarto exits 0 on warnings such as a broken
+embed, so they are the only sign of it); in strict mode (``strict=True`` or
+``CLAIMCHECK_STRICT_RENDER=1``) any warning fails the render.
+
+Each document (report, appendix) is rendered to each format (HTML, Typst PDF) by its own Quarto
+process, several at once where there are cores, and only when what that output reads changed since
+its last successful render: ``_quarto.yml``, the shared files of ``report/``, the document and what
+it includes, its metadata file and the executed notebooks it embeds, and the Quarto version. The key
+and warnings of each output are kept in ``_build/render.json``; a kept output's warnings are shown
+again.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import QuartoFailed, QuartoMissing
@@ -27,6 +32,7 @@ INSTALL_HINT = (
 )
 EXTENSIONS = {"html": "html", "typst": "pdf"}
 STRICT_ENV = "CLAIMCHECK_STRICT_RENDER"
+JOBS_ENV = "CLAIMCHECK_RENDER_JOBS"
 EMBED = re.compile(r"\{\{<\s*embed\s+([^#\s>]+)")
 
 
@@ -93,21 +99,58 @@ def quarto_version(quarto: Path, known: dict | None = None) -> tuple[str, dict]:
     return version, {**identity, "version": version}
 
 
-def render_inputs(layout: Layout, version: str) -> str:
-    """sha256 over everything a render reads: ``_quarto.yml``, ``report/``, the generated sources, the
-    executed notebooks they embed, and the Quarto version."""
-    files = [layout.root / "_quarto.yml"]
-    for folder in (layout.report_dir, layout.generated_report_dir):
-        if folder.is_dir():
-            files += sorted(p for p in folder.rglob("*") if p.is_file()
-                            and not any(part.startswith(".") or part.endswith("_files") for part in p.relative_to(folder).parts))
-    embedded = set()
-    for path in files:
-        if path.suffix == ".qmd":
-            for m in EMBED.finditer(path.read_text(encoding="utf-8")):
-                embedded.add((layout.report_dir / m.group(1)).resolve())
-    digest = hashlib.sha256(f"quarto {version}\n".encode())
-    for path in files + sorted(embedded):
+INCLUDE = re.compile(r"\{\{<\s*include\s+([^\s>]+)")
+
+
+def documents(layout: Layout) -> list[tuple[Path, str]]:
+    """The documents the project renders (``_quarto.yml``'s ``project: render:``), each with its output
+    name without extension: the report first, then the appendix."""
+    import yaml
+
+    from .files import parse_yaml
+
+    config = layout.root / "_quarto.yml"
+    try:
+        listed = ((parse_yaml(config.read_text(encoding="utf-8")) or {}).get("project") or {}).get("render") or []
+    except (OSError, ValueError, AttributeError, yaml.YAMLError):  # Quarto itself says what is wrong with it
+        listed = []
+    sources = [(layout.root / str(item)).resolve() for item in listed] or [
+        (layout.report_dir / "index.qmd").resolve(), (layout.report_dir / "appendix.qmd").resolve()]
+    stems = output_stems(layout)
+    return [(source, stems[i] if i < len(stems) else source.stem) for i, source in enumerate(sources)]
+
+
+def document_inputs(layout: Layout, source: Path, others: list[Path]) -> list[Path]:
+    """Every file rendering ``source`` reads: ``_quarto.yml``, the shared files of its folder (styles,
+    bibliography; not the other documents), the document with the files it includes (includes are
+    textual: paths resolve against the document's folder), the metadata files of its front matter,
+    and the executed notebooks it embeds."""
+    folder = source.parent
+    shared = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".qmd" and not p.name.startswith("."))
+    files, queue, seen = [layout.root / "_quarto.yml", *shared], [source], set()
+    embedded: set[Path] = set()
+    while queue:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        files.append(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if path == source:
+            files += [(folder / m).resolve() for m in re.findall(r"^\s*-\s*(\S+\.ya?ml)\s*$", text.split("\n---", 1)[0], re.M)]
+        queue += [(folder / m.group(1)).resolve() for m in INCLUDE.finditer(text)
+                  if (folder / m.group(1)).resolve() not in others]
+        embedded |= {(folder / m.group(1)).resolve() for m in EMBED.finditer(text)}
+    return files + sorted(embedded)
+
+
+def output_key(layout: Layout, version: str, fmt: str, inputs: list[Path]) -> str:
+    """sha256 over what one document's render to ``fmt`` reads (and the Quarto version)."""
+    digest = hashlib.sha256(f"quarto {version}\nformat {fmt}\n".encode())
+    for path in inputs:
         digest.update(layout.relative(path).encode() + b"\0")
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
         digest.update(b"\0")
@@ -115,10 +158,11 @@ def render_inputs(layout: Layout, version: str) -> str:
 
 
 def warnings_in(output: str) -> list[str]:
-    """Quarto's WARNING messages in its output, each with the lines that explain it."""
+    """Quarto's WARNING (and ERROR) messages in its output, each with the lines that explain it; an ERROR
+    printed by a render that exits 0 is a broken part of the output just the same."""
     found, current = [], None
     for line in output.splitlines():
-        if re.match(r"^\s*(WARN|WARNING)\b", line):
+        if re.match(r"^\s*(WARN|WARNING|ERROR)\b", line):
             if current:
                 found.append("\n".join(current).strip())
             current = [line.strip()]
@@ -137,74 +181,150 @@ def strict_default() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=print, strict: bool | None = None,
-           force: bool = False) -> list[Path]:
-    """Render the report and its appendix in each format; return the output files (their names carry the version).
+@dataclass
+class Job:
+    """One document rendered to one format."""
 
-    Skipped, with one line saying so (and the earlier render's warnings shown again), when no input
-    changed since the last successful render. Raises QuartoMissing when Quarto is not found, and
-    QuartoFailed when a render fails or, in strict mode, prints a warning (Quarto's own message first,
-    then any problem the static checks find); the executed notebooks, ledger, report sources and
-    outputs of earlier formats are kept.
+    source: Path
+    fmt: str
+    output: Path
+    key: str
+    name: str  # e.g. "claims-report-v0.1.0.pdf"
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def render_jobs() -> int | None:
+    """How many renders run at once: ``$CLAIMCHECK_RENDER_JOBS``, else None (one per core)."""
+    text = os.environ.get(JOBS_ENV, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=print, strict: bool | None = None,
+           force: bool = False, jobs: int | None = None) -> list[Path]:
+    """Render each document (report, appendix) to each format; return the output files (names carry the version).
+
+    Only the outputs whose inputs changed since their last successful render are rendered (each
+    document and format has its own key: :func:`document_inputs`); the others are kept, with the
+    warnings their render printed shown again. The renders run concurrently, one per core (``jobs``
+    or ``$CLAIMCHECK_RENDER_JOBS``), never two of the same document at once (they share its
+    intermediate files). Raises QuartoMissing when Quarto is not found, and QuartoFailed when a render
+    fails or, in strict mode, prints a warning (Quarto's own message first, then any problem the static
+    checks find); the executed notebooks, ledger, report sources and the other outputs are kept.
     """
     quarto = require_quarto()
     strict = strict_default() if strict is None else strict
-    stems = output_stems(layout)
     stamp_path = layout.build_dir / "render.json"
     previous = _read_stamp(stamp_path)
     version, quarto_identity = quarto_version(quarto, previous.get("quarto"))
-    key = render_inputs(layout, version)
-    expected = [layout.root / "_site" / "report" / f"{stem}.{EXTENSIONS.get(f, f)}" for f in formats for stem in stems]
-    if (not force and previous.get("inputs") == key and previous.get("formats") == list(formats)
-            and all(p.is_file() for p in expected)):
-        kept = previous.get("warnings", [])
+    done: dict = {k: v for k, v in (previous.get("outputs") or {}).items() if isinstance(v, dict)}
+    docs = documents(layout)
+    sources = [source for source, _ in docs]
+    todo, kept, expected = [], [], []
+    for source, stem in docs:
+        inputs = document_inputs(layout, source, [s for s in sources if s != source])
+        for fmt in formats:
+            output = layout.root / "_site" / "report" / f"{stem}.{EXTENSIONS.get(fmt, fmt)}"
+            job = Job(source, fmt, output, output_key(layout, version, fmt, inputs), output.name)
+            expected.append(output)
+            entry = done.get(job.name) or {}
+            if not force and entry.get("inputs") == job.key and output.is_file():
+                job.warnings = list(entry.get("warnings") or [])
+                kept.append(job)
+            else:
+                job.seconds = float(entry.get("seconds") or 0)
+                todo.append(job)
+    shown = ", ".join(layout.relative(p) for p in expected[:len(formats)])
+    if not todo:
+        warned = [w for job in kept for w in job.warnings]
         echo(f"Render not needed: nothing it reads changed since the last render ({previous.get('rendered', '?')}); "
-             f"the report is {', '.join(layout.relative(p) for p in expected[:len(stems)])}"
-             + (f" (that render printed {len(kept)} Quarto warning{'s' if len(kept) != 1 else ''}, shown again below)." if kept else "."))
-        _show(kept, echo)
-        if strict and kept:
-            raise QuartoFailed(f"the last render printed {len(kept)} Quarto warning(s) (strict mode)",
+             f"the report is {shown}"
+             + (f" (that render printed {len(warned)} Quarto warning{'s' if len(warned) != 1 else ''}, shown again below)."
+                if warned else "."))
+        _show(warned, echo)
+        if strict and warned:
+            raise QuartoFailed(f"the last render printed {len(warned)} Quarto warning(s) (strict mode)",
                                hint="fix what they name, then build again")
         return expected
-    stamp_path.unlink(missing_ok=True)
-    outputs, warnings = [], []
-    for fmt in formats:
-        echo(f"Rendering the report ({fmt}) with {quarto} ...")
-        proc = subprocess.run([str(quarto), "render", "--to", fmt, *extra_args], cwd=layout.root,
-                              capture_output=True, text=True)
-        found = warnings_in((proc.stderr or "") + "\n" + (proc.stdout or ""))
-        _show(found, echo, fmt)
-        warnings += [f"[{fmt}] {w}" for w in found]
-        if proc.returncode != 0:
-            tail = "\n    ".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
-            raise QuartoFailed(
-                f"quarto render --to {fmt} failed (exit {proc.returncode}):\n    {tail}" + _static_problems(layout),
-                hint="the executed notebooks, ledger and report sources in _build/ are kept; fix the error and run `build` again",
-            )
-        if strict and found:
-            raise QuartoFailed(
-                f"quarto render --to {fmt} printed {len(found)} warning(s) (strict mode; shown above)" + _static_problems(layout),
-                hint="a warning is a broken part of the report; fix it, then build again",
-            )
-        ext = EXTENSIONS.get(fmt, fmt)
-        for stem in stems:
-            name = f"{stem}.{ext}"
-            found_files = sorted((layout.root / "_site").rglob(name))
-            if not found_files:
-                raise QuartoFailed(
-                    f"quarto render --to {fmt} succeeded but wrote no {name} under _site/",
-                    hint="check output-dir in _quarto.yml and output-file in the metadata files under _build/report/",
-                )
-            echo(f"  wrote {layout.relative(found_files[0])}")
-            outputs.append(found_files[0])
-    if warnings:
-        echo(f"Quarto printed {len(warnings)} warning(s) (shown above); the report was rendered, but check them.")
+    workers = max(1, min(len(todo), jobs or render_jobs() or os.cpu_count() or 1))
+    echo(f"Rendering {len(todo)} of {len(expected)} outputs with {quarto}, {workers} at a time"
+         + (f" (not changed, kept: {', '.join(j.name for j in kept)})" if kept else "") + " ...")
+    for job in kept:
+        _show(job.warnings, echo, job.name)
+    _run_jobs(layout, quarto, todo, workers, extra_args, echo)
+    failed = [job for job in todo if job.error]
+    warned = [job for job in todo if job.warnings]
+    for job in todo:  # what was rendered well is kept, even when another render failed
+        if not job.error and (not strict or not job.warnings):
+            done[job.name] = {"inputs": job.key, "warnings": job.warnings, "seconds": round(job.seconds, 1)}
+        else:
+            done.pop(job.name, None)
     from .files import write_if_changed
     from .manifest import now
 
-    write_if_changed(stamp_path, json.dumps({"inputs": key, "formats": list(formats), "rendered": now(),
-                                             "warnings": warnings, "quarto": quarto_identity}, indent=2) + "\n")
-    return outputs
+    write_if_changed(stamp_path, json.dumps({"rendered": now(), "quarto": quarto_identity, "outputs": done},
+                                            indent=2) + "\n")
+    if failed:
+        job = failed[0]
+        raise QuartoFailed(
+            f"quarto render {layout.relative(job.source)} --to {job.fmt} failed:\n    {job.error}" + _static_problems(layout),
+            hint="the executed notebooks, ledger and report sources in _build/ are kept; fix the error and run `build` again",
+        )
+    if strict and warned:
+        n = sum(len(j.warnings) for j in warned)
+        raise QuartoFailed(
+            f"quarto render printed {n} warning(s) (strict mode; shown above) in {', '.join(j.name for j in warned)}"
+            + _static_problems(layout),
+            hint="a warning is a broken part of the report; fix it, then build again",
+        )
+    count = sum(len(j.warnings) for j in todo + kept)
+    if count:
+        echo(f"Quarto printed {count} warning(s) (shown above); the report was rendered, but check them.")
+    return expected
+
+
+def _run_jobs(layout: Layout, quarto: Path, todo: list[Job], workers: int, extra_args, echo) -> None:
+    """Run the renders, ``workers`` at a time, the longest (by their last render) first, never two of one
+    document at once; each job gets its warnings, time and error (if it failed)."""
+    import threading
+    import time
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    lock = threading.Lock()
+    queue = sorted(todo, key=lambda j: -j.seconds)
+
+    def run(job: Job) -> Job:
+        t0 = time.monotonic()
+        proc = subprocess.run([str(quarto), "render", layout.relative(job.source), "--to", job.fmt, *extra_args],
+                              cwd=layout.root, capture_output=True, text=True)
+        job.seconds = time.monotonic() - t0
+        job.warnings = warnings_in((proc.stderr or "") + "\n" + (proc.stdout or ""))
+        if proc.returncode != 0:
+            job.error = f"exit {proc.returncode}:\n    " + "\n    ".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
+        elif not job.output.is_file():
+            job.error = (f"it succeeded but wrote no {layout.relative(job.output)} (check output-dir in _quarto.yml "
+                         "and output-file in the metadata files under _build/report/)")
+        with lock:
+            _show(job.warnings, echo, job.name)
+            echo(f"  {'wrote ' + layout.relative(job.output) if not job.error else 'FAILED ' + job.name} ({job.seconds:.0f}s)")
+        return job
+
+    running: dict = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while queue or running:
+            busy = {job.source for job in running.values()}
+            for job in list(queue):
+                if len(running) >= workers:
+                    break
+                if job.source not in busy:
+                    queue.remove(job)
+                    busy.add(job.source)
+                    running[pool.submit(run, job)] = job
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.pop(future)
+                future.result()
 
 
 def _read_stamp(path: Path) -> dict:
@@ -214,9 +334,9 @@ def _read_stamp(path: Path) -> dict:
         return {}
 
 
-def _show(warnings: list[str], echo, fmt: str | None = None) -> None:
+def _show(warnings: list[str], echo, where: str | None = None) -> None:
     for w in warnings:
-        echo(f"  Quarto {'(' + fmt + ') ' if fmt else ''}{w}".replace("\n", "\n    "))
+        echo(f"  Quarto {'(' + where + ') ' if where else ''}{w}".replace("\n", "\n    "))
 
 
 def _static_problems(layout: Layout) -> str:
