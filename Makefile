@@ -9,7 +9,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test clean status
+.PHONY: report test clean status readme-image
 
 report: $(STAMP)
 	@$(PY) -m analysis build || { status=$$?; \
@@ -18,6 +18,13 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The README's picture of what a reader gets: page one of the rendered report PDF, small. Run it after
+# `make report`; needs pdftoppm (Debian package poppler-utils).
+readme-image:
+	@pdf=$$(ls -t _site/report/claims-report-v*.pdf 2>/dev/null | head -1); \
+	  [ -n "$$pdf" ] || { echo "make readme-image: no rendered report PDF under _site/report/; run make report first" >&2; exit 1; }; \
+	  pdftoppm -png -singlefile -f 1 -l 1 -scale-to 560 "$$pdf" docs/report-page-1 && echo "wrote docs/report-page-1.png from $$pdf"
 
 status: $(STAMP)
 	$(PY) -m analysis status

@@ -4,6 +4,7 @@ issue 13's "Done when" (see docs/build-speed.md for the design and the last numb
     python benchmarks/build_times.py                              # the small scenario project (fast)
     python benchmarks/build_times.py --project .                  # this repository's real project
     python benchmarks/build_times.py --project . --only global_rd_shares   # a subset of its runs
+    python benchmarks/build_times.py --project . --loop           # the edit loop with Quarto, against 594e78f
 
 Scenarios, each on a copy (nothing in the source project is modified):
 
@@ -15,6 +16,13 @@ Scenarios, each on a copy (nothing in the source project is modified):
 * a data change (one number rewritten, same value) accepted and built, then reverted, accepted and built;
 * a clone of the built project with its ``_build/`` copied alongside: ``status``;
 * a tampered data file: ``build`` must stop before any kernel starts, ``_build/`` unchanged.
+
+``--loop`` measures the edit loop instead (issue 23): one data file changed, its change accepted, and
+``make report`` (``python -m analysis build`` with Quarto: build and render) on this tree and, in the
+same run and on the same machine, on the tree of commit ``--baseline`` (594e78f, before the render was
+concurrent and per document and format), unpacked from git. Both are built and rendered once first;
+then each loop rewrites one more number of the same dataset (a new value, so the runs that read it
+execute) in both trees, alternating which goes first, and the ratio of the medians is printed.
 """
 
 from __future__ import annotations
@@ -160,6 +168,71 @@ def find_quarto(explicit: str | None, work: Path) -> tuple[str, str]:
     return str(stand_in), "a stand-in script (no Quarto here): the render-skip path only"
 
 
+BASELINE = "594e78f"  # the last commit before issue 23: renders one after the other, always all of them
+
+
+def rewrite_number(root: Path, name: str, times: int) -> None:
+    """Give the last number of dataset ``name`` ``times`` more trailing zeros (0.3 -> 0.30 -> 0.300 ...):
+    the same value in new bytes; then accept the file with ``data accept``."""
+    dp = json.loads((root / "data" / "datapackage.json").read_text())
+    resource = next(r for r in dp["resources"] if r["name"] == name)
+    path = root / "data" / resource["path"]
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    column = rows[0].index("value")
+    row = next(r for r in reversed(rows[1:]) if r[column])
+    row[column] = (row[column] if "." in row[column] else row[column] + ".") + "0" * times
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    cli(root, "data", "accept", name)
+
+
+def edit_loop(args, work: Path) -> None:
+    """The edit loop with Quarto, on this tree and on the baseline commit's, in one run (see the docstring)."""
+    quarto = args.quarto or os.environ.get("QUARTO") or shutil.which("quarto")
+    if not quarto:
+        raise SystemExit("--loop needs Quarto: pass --quarto PATH or set $QUARTO "
+                         "(bash ../shared/tools/quarto/install.sh prints a path)")
+    ours = copy_project(args.project.resolve(), work / "ours")
+    base = work / "baseline"
+    base.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+    for folder in ("tests", "benchmarks"):
+        shutil.rmtree(base / folder, ignore_errors=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    trees = {"this tree": ours, f"baseline {args.baseline}": base}
+    first = {}
+    for label, root in trees.items():  # cold build and a first render of each: not timed as the loop
+        first[label], _ = cli(root, "build", quarto=quarto, ok=(0,))
+    runs = selected_runs(ours, [])
+    name = next(r["name"] for r in json.loads((ours / "data" / "datapackage.json").read_text())["resources"]
+                if r["name"] in {d for run in runs for d in run.datasets}
+                and "value" in [f["name"] for f in r["schema"]["fields"]])
+    times: dict[str, list[float]] = {label: [] for label in trees}
+    notes: dict[str, str] = {}
+    for i in range(args.loops):
+        order = list(trees.items()) if i % 2 == 0 else list(reversed(trees.items()))
+        for label, root in order:
+            rewrite_number(root, name, i + 1)
+            seconds, proc = cli(root, "build", quarto=quarto, ok=(0,))
+            times[label].append(seconds)
+            rendered = [line for line in proc.stdout.splitlines() if line.startswith(("Rendering", "  wrote"))]
+            notes[label] = (f"{len(manifest(root)['executed_this_build'])} runs executed; "
+                            f"{sum(1 for line in rendered if 'wrote' in line)} outputs rendered")
+    median = {label: sorted(v)[len(v) // 2] for label, v in times.items()}
+    ratio = median["this tree"] / median[f"baseline {args.baseline}"]
+    print(f"edit loop: {name} changed, data accept, then `python -m analysis build` (what `make report` runs) "
+          f"with {quarto}")
+    print(f"cores: {os.cpu_count()}  load average at start: {load:.1f}  loops: {args.loops} (alternating order)")
+    print(f"{'tree':<28}{'first build':>12}{'loop (median)':>15}  all loops, notes")
+    for label in trees:
+        print(f"{label:<28}{first[label]:>11.1f}s{median[label]:>14.1f}s  "
+              f"{', '.join(f'{t:.1f}' for t in times[label])}; {notes[label]}")
+    print(f"edit loop, this tree / baseline {args.baseline}: {ratio:.2f}x")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, default=REPO / "tests" / "fixtures" / "miniproject")
@@ -167,8 +240,18 @@ def main() -> None:
     parser.add_argument("--workers", "-j", type=int, default=2)
     parser.add_argument("--quarto", default=None, help="quarto executable for the no-op report with Quarto present")
     parser.add_argument("--also-cold-kernels", action="store_true", help="also time a cold build with warm runs off")
+    parser.add_argument("--loop", action="store_true",
+                        help="measure the edit loop with Quarto against --baseline instead (needs Quarto)")
+    parser.add_argument("--baseline", default=BASELINE, help=f"the commit the loop is compared with (default {BASELINE})")
+    parser.add_argument("--loops", type=int, default=3, help="edit loops per tree (default 3; the median is used)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-"))
+    if args.loop:
+        try:
+            edit_loop(args, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     rows: list[tuple[str, float | None, str]] = []
     try:
         root = copy_project(args.project.resolve(), work / "project")
