@@ -37,6 +37,8 @@ CHAR_EM = 0.52
 LONG_ROWS = 20
 #: characters after which an over-long identifier may break
 BREAK_AFTER = "_-/.:"
+#: where Typst and browsers break a line anyway: spaces, and after a hyphen or a slash
+NATURAL_BREAKS = r"\s+|(?<=[-/])"
 ZERO_WIDTH_SPACE = "\u200b"
 #: cells that say "nothing here": a column of only these is left out of a split table's part
 NOT_APPLICABLE = ("", "—", "-", "n/a")
@@ -104,7 +106,8 @@ def fit(columns: list[str], rows: list[list[str]]) -> Layout:
     n = len(columns)
     texts = [[columns[i]] + [row[i] for row in rows] for i in range(n)]
     natural = [max(len(t) for t in col) for col in texts]
-    longest = [max((len(word) for t in col for word in t.split()), default=1) for col in texts]
+    longest = [max((len(piece) for t in col for piece in re.split(NATURAL_BREAKS, t) if piece), default=1)
+               for col in texts]
     if len(rows) <= LONG_ROWS and sum(natural) <= capacity(BODY_PT, n):
         return Layout(None, None, [None] * n)
     for size in (SMALL_PT, SMALLEST_PT):
