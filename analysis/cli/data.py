@@ -93,7 +93,7 @@ def run_list(args) -> int:
             except Exception:  # noqa: BLE001 - an unreadable file is reported as such, not fatal for a listing
                 count = "?"
         level = entry["confidence"].split(":", 1)[0].strip()
-        rows.append((name, count, state, level, "yes" if entry.get("refresh") else ""))
+        rows.append((name, count, state, level, _series(name, entry)))
     header = ("dataset", "rows", "state", "confidence", "refresh")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
@@ -101,6 +101,14 @@ def run_list(args) -> int:
     modified = sum(r[2] != "ok" for r in rows)
     print(f"{len(rows)} datasets" + (f", {modified} not matching the catalog (python -m analysis data validate)" if modified else ""))
     return EXIT_OK
+
+
+def _series(name: str, entry: dict) -> str:
+    """The refreshable series a dataset belongs to (``<series>.<table>``), or '' (data list)."""
+    from ..catalog import series_key
+
+    key = series_key(name, entry)
+    return f"{key[0]}.{key[1]}" if key else ""
 
 
 def run_validate(args) -> int:

@@ -128,8 +128,10 @@ def http_get(url: str, *, timeout: float, headers: dict | None = None, params: d
         raise RefreshError(f"no answer from {shown_url} within {timeout:g} s (nothing under data/ was changed)",
                            hint="try again later, or allow more time with --timeout SECONDS") from exc
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-        raise RefreshError(f"could not reach {shown_url}: {exc.__class__.__name__}: {exc} (nothing under data/ was changed)",
-                           hint="check the network connection; the publisher may be down") from exc
+        host = "{0.scheme}://{0.netloc}".format(urlsplit(shown_url))
+        kind = "could not connect to" if isinstance(exc, requests.exceptions.ConnectionError) else "failed to read from"
+        raise RefreshError(f"{kind} {host} ({exc.__class__.__name__}) asking {shown_url} (nothing under data/ was changed)",
+                           hint="check the network connection (or --base-url); the publisher may be down") from exc
     if len(body) > max_bytes:
         raise RefreshError(f"the answer from {shown_url} is larger than {max_bytes} bytes; expected one table",
                            hint="narrow the query (key, countries, period) in the resource's refresh spec")
