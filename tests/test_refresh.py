@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from conftest import FIXTURES
+from report_helpers import add_report_sources
 from test_catalog import snapshot as data_snapshot
 
 SERVED = FIXTURES / "refresh"
@@ -151,7 +152,7 @@ KEI_SCHEMA = {
 }
 GNI_SPEC = {
     "interface": "worldbank", "indicator": "NY.GNP.PCAP.CD", "countries": ["US"], "period": {"start": 1990, "end": 1997},
-    "series": "worldbank-wdi", "table": "gni_pcap",
+    "series": "worldbank-wdi", "table": "gni_pcap", "title": "U.S. GNI per capita",
     "publisher": {"name": "World Bank", "title": "World Development Indicators"},
     "columns": {
         "entity": {"from": "country.id", "codes": {"US": "USA"}},
@@ -384,11 +385,13 @@ def test_the_loop_refresh_accept_build_moved_claim_with_cause_lock(mini, server)
     new snapshot as the cause; lock accepts it."""
     base, routes, _ = server
     add_refreshable(mini, GNI, GNI_SPEC, GNI_SCHEMA, readers=())
+    add_report_sources(mini)
     shutil.copy(SERVED / "latest_gni.ipynb", mini.path("notebooks/epsilon.ipynb"))
     yml = mini.path("project.yml")
     doc = yaml.safe_load(yml.read_text())
     doc["notebooks"] = {"epsilon": {"title": "Epsilon reads the newest GNI snapshot", "datasets": [GNI],
-                                    "parameter_sets": {"default": {}}}}
+                                    "parameters": {"data_as_of": {"choices": ["document", "latest"]}},
+                                    "parameter_sets": {"default": {}, "latest": {"data_as_of": "latest"}}}}
     yml.write_text(yaml.safe_dump(doc, sort_keys=False))
     register = mini.path("claims/register.yml")
     reg = yaml.safe_load(register.read_text())
@@ -419,3 +422,8 @@ def test_the_loop_refresh_accept_build_moved_claim_with_cause_lock(mini, server)
     mini.cli("lock", check=True)
     assert mini.cli("check").returncode == 0
     assert build.returncode in (0, 1)
+    # the report shows what the latest data say beside the verdict, in the claim's section and the ledger
+    claims_qmd = mini.path("_build/report/_claims.qmd").read_text()
+    assert ("**Latest data** (parameter set `latest`; the verdict above stays the one at 2024-06-30): U.S. GNI per "
+            "capita (World Bank, retrieved 2020-07-24): U.S. GNI per capita 1997 = 31270 USD.") in claims_qmd
+    assert "latest data: 31270 USD (1997)" in mini.path("_build/report/_ledger.qmd").read_text()
