@@ -13,19 +13,30 @@ the notebook shows the rows they use.
 
 from __future__ import annotations
 
+import re
+
 from .catalog import Catalog
 
 MIME = "application/vnd.claimcheck.latest+json"
 AGGREGATES = {"WLD", "EU27", "EU28", "EU", "OECD", "MSTI", "TOP5", "AMERICAS", "ROW"}
 
 
+def _short(title: str) -> str:
+    """A title's own short name: its last parenthesis ("SEI 2024 Table SRD-1", "MSTI"), else the title."""
+    match = re.search(r"\(([^()]+)\)\s*$", title)
+    return match.group(1) if match else title
+
+
 def release(dataset: str, *, layout=None) -> str:
-    """Which release a dataset is, in words: a snapshot's title (publisher and retrieval date), or a
-    transcribed table's title marked as the newest release the catalog holds (no refresh yet)."""
+    """Which release a dataset is, in a few words: "OECD MSTI, retrieved 2026-12-06" for a snapshot,
+    "SEI 2024 Table SRD-1 (the newest release of this table in the catalog; ...)" for a transcribed table."""
     entry = Catalog.read_only(layout).entry(dataset)
-    if entry.get("obtained", {}).get("method") == "downloaded":
-        return entry["title"]
-    return f"{entry['title']}, the newest release in the catalog (not yet refreshed from the publisher)"
+    obtained = entry.get("obtained", {})
+    if obtained.get("method") == "downloaded":
+        source = entry["sources"][0]
+        updated = f"; {obtained['release']}" if obtained.get("release") else ""
+        return f"{source.get('publisher', '')} {_short(source['title'])}, retrieved {obtained.get('accessed')}{updated}".strip()
+    return f"{_short(entry['title'])} (the newest release of this table in the catalog; not yet refreshed from the publisher)"
 
 
 def area_share(frame, entity: str, *, measure: str = "gerd", label: str = "MSTI-area GERD") -> dict:

@@ -424,6 +424,6 @@ def test_the_loop_refresh_accept_build_moved_claim_with_cause_lock(mini, server)
     assert build.returncode in (0, 1)
     # the report shows what the latest data say beside the verdict, in the claim's section and the ledger
     claims_qmd = mini.path("_build/report/_claims.qmd").read_text()
-    assert ("**Latest data** (parameter set `latest`; the verdict above stays the one at 2024-06-30): U.S. GNI per "
-            "capita (World Bank, retrieved 2020-07-24): U.S. GNI per capita 1997 = 31270 USD.") in claims_qmd
+    assert ("**Latest data** (parameter set `latest`; the verdict above stays the one at 2024-06-30): World Bank World "
+            "Development Indicators, retrieved 2020-07-24; last updated 2020-07-01: U.S. GNI per capita 1997 = 31270 USD.") in claims_qmd
     assert "latest data: 31270 USD (1997)" in mini.path("_build/report/_ledger.qmd").read_text()
