@@ -30,6 +30,7 @@ KEI_CSV = SERVED / "oecd" / "kei-irlt-gbr-2024-07-31T225454Z.csv"
 KEI_GZ = SERVED / "oecd" / "kei-irlt-gbr-2024-07-31T225715Z.csv.gz"
 WB_V1 = SERVED / "worldbank" / "gni-pcap-us-1990-1997-api-v1.json"
 WB_2020 = SERVED / "worldbank" / "gni-pcap-us-1990-1997-2020-07-01.json"
+WITS_XML = SERVED / "sdmx-ml" / "wits-gh-78.xml"
 NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
             "http_proxy": "", "HTTP_PROXY": "", "https_proxy": "", "HTTPS_PROXY": ""}
 
@@ -56,10 +57,40 @@ def test_fixture_responses_are_the_recorded_bytes():
         KEI_GZ: "e7312adeecd6e0dc114313bd7cbdfe9f9d3b6dda9486deb4e71a40617be757e7",
         WB_V1: "512473e87bb5ccd6a35f80b962f46c520998769b3b1a997be98b8f323e12727f",
         WB_2020: "ef390b4cbe1a2cb95be369f8f9bd03a1e38b41ccaf29724da6e22e041f8ef28d",
+        WITS_XML: "3fae0ad9d4544a8e1aca1a61a2e4f82c9e7e9295b711c07f6d037b6fa5e61e3b",
     }
     for path, sha in expected.items():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, path
     assert gzip.decompress(KEI_GZ.read_bytes()) == KEI_CSV.read_bytes()
+
+
+def test_an_sdmx_ml_answer_is_read_with_sdmx1():
+    """A service that answers SDMX-ML generic data instead of SDMX-CSV: sdmx1 reads it, no structure needed."""
+    from analysis.publishers import mapping
+    from analysis.publishers.sdmx import read_xml
+
+    columns, rows = read_xml(WITS_XML.read_bytes(), "replayed")
+    assert rows == [{"TIME_PERIOD": "1989", "FREQ": "A", "DATATYPE": "Reported", "PRODUCTCODE": "020110",
+                     "PARTNER": "000", "REPORTER": "840", "OBS_VALUE": "0.0"}]
+    spec = {"columns": {"entity": {"from": "REPORTER", "codes": {"840": "USA"}}, "year": {"from": "TIME_PERIOD"},
+                        "value": {"from": "OBS_VALUE"}}}
+    schema = {"fields": [field("entity"), field("year", "integer"), field("value", "number")], "primaryKey": ["entity", "year"]}
+    assert mapping.to_table(rows, columns, spec, schema, source="WITS") == b"entity,year,value\nUSA,1989,0.0\n"
+
+
+def test_units_are_converted_in_decimal_and_codes_mapped():
+    """Published dollars to thousands of dollars: 31270 * 0.001 is 31.27, not 31.270000000000003."""
+    from analysis.publishers import mapping
+    from analysis.publishers.worldbank import flatten
+
+    answer = json.loads(WB_2020.read_text())
+    rows = [flatten(r) for r in answer[1]]
+    spec = {"columns": {**GNI_SPEC["columns"], "value": {"from": "value", "multiplier": 0.001},
+                        "unit": {"value": "thousand current USD"}}}
+    table = mapping.to_table(rows, sorted(rows[0]), spec, GNI_SCHEMA, source="WB").decode()
+    assert table.splitlines()[0] == "entity,year,measure,value,unit,locator"
+    assert table.splitlines()[1] == 'USA,1990,gni_per_capita_atlas,24.06,thousand current USD,"World Bank WDI, NY.GNP.PCAP.CD"'
+    assert table.splitlines()[-1].startswith("USA,1997,gni_per_capita_atlas,31.27,")
 
 
 # The replay server --------------------------------------------------------------------------------
