@@ -431,7 +431,7 @@ class _Data:
             "notebook": r["notebook"],
             "parameter_set": r["parameter_set"],
             "address": f"{r['notebook']}/{r['parameter_set']}",
-            "latest": self.latest.get(r["claim"]),
+            "latest": getattr(self, "latest", {}).get(r["claim"]),
         }
 
     def found_view(self, found: dict | None, unit: str | None) -> dict | None:
