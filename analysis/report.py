@@ -68,9 +68,12 @@ def generate(context, result) -> bool:
     Skipped (returns False) when none of their inputs changed since they were last written, so a
     build that executes nothing also regenerates nothing.
     """
+    from .review.figures import index_intact
+
     stamp = context.layout.generated_report_dir / ".inputs.sha256"
     key = inputs_fingerprint(context.layout, result)
     present = all((context.layout.generated_report_dir / name).is_file() for name in GENERATED_FILES)
+    present = present and index_intact(context.layout)  # a damaged figure index is written again
     if present and stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
         return False
     stamp.unlink(missing_ok=True)

@@ -180,6 +180,14 @@ def read_index(layout: Layout) -> dict | None:
     return index
 
 
+def index_intact(layout: Layout) -> bool:
+    """True when ``_build/review/index.json`` is there and reads as a figure index (else the build rewrites it)."""
+    try:
+        return read_index(layout) is not None
+    except ReviewError:
+        return False
+
+
 def packet_dir(layout: Layout, figure: Figure) -> Path:
     return layout.review_packets_dir / figure.notebook / figure.parameter_set / figure.label
 
