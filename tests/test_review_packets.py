@@ -70,3 +70,29 @@ def test_a_packet_is_rewritten_when_its_inputs_change_and_restored_when_a_file_i
     after = json.loads(project.path("_build/.state/packet-inputs.json").read_text())
     assert after[FIGURE] != keys[FIGURE]
     assert "0.27" in (packet / "data.csv").read_text()
+
+
+def test_imports_point_one_way_cells_slicing_figures_records_packets_and_the_app_never_writes_packets():
+    """The import direction (module docstrings): no module imports one to its right, lazily or not."""
+    import ast
+    from pathlib import Path
+
+    import analysis
+
+    package = Path(analysis.__file__).parent
+    order = ["cells", "review/slicing", "review/figures", "review/records", "review/packets"]
+
+    def imported(rel: str) -> set[str]:
+        tree = ast.parse((package / f"{rel}.py").read_text(encoding="utf-8"))
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = (node.module or "").split(".")
+                names |= {".".join(base + [a.name]) for a in node.names} | {".".join(base)}
+        return names
+
+    for i, rel in enumerate(order):
+        later = {Path(r).name for r in order[i + 1:]}
+        assert not any(name.split(".")[-1] in later for name in imported(rel)), (rel, imported(rel))
+    for rel in ("review_app/__init__", "review_app/views"):
+        assert not any(name.endswith("packets") for name in imported(rel)), rel
