@@ -105,7 +105,7 @@ def test_review_list_the_report_methods_and_the_app_give_the_same_progress(clien
                                         "0 not reviewed, 0 need review again.")
     methods = app_project.path("_build/report/_review-progress.qmd").read_text()
     assert ("Review progress of the 1 figure or table this report shows, at this build: 0 approved, 1 with changes "
-            "requested, 0 not reviewed and 0 needing review again") in methods
+            "requested, 0 not reviewed, and 0 changed since their last review and needing review again.") in methods
     assert "{{< include ../_build/report/_review-progress.qmd >}}" in (Path(__file__).parents[1] / "report/methods.qmd").read_text()
     page = client.get("/").get_data(as_text=True)
     assert re.search(r"<strong>0 of 1</strong> report figures approved;\s+1 changes requested, 0 not reviewed,\s+0 needs review again", page)
