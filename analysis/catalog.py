@@ -115,7 +115,8 @@ class Catalog:
 
         Also checks what docs/conventions.md requires of provenance: every source has a locator,
         ``obtained.method`` is transcribed/downloaded, ``obtained.accessed`` is an ISO date,
-        ``confidence`` starts with high/medium/low, and an optional ``refresh`` names an http(s) CSV.
+        ``confidence`` starts with high/medium/low, and an optional ``refresh`` names a publisher interface
+        and its query (``analysis.publishers.check_spec``).
         """
         rel = self.layout.relative(self.layout.datapackage)
         resources = self.descriptor.get("resources")
@@ -263,14 +264,57 @@ def primary_key(entry: dict) -> list[str]:
 
 
 def check_refresh_spec(spec, where: str) -> None:
-    """A resource's ``refresh`` property must be {"url": "http(s)://...", "format": "csv"}."""
+    """A resource's ``refresh`` property must name a publisher interface and its query (docs/refresh.md)."""
+    from .publishers import check_spec
+
+    check_spec(spec, where)
+
+
+# Refreshable series: a table with a ``refresh`` property and its dated snapshots ------------------
+
+SNAPSHOT_SOURCE = re.compile(r"^(?P<series>[a-z0-9][a-z0-9-]*?)-(?P<month>\d{4}-\d{2})$")
+
+
+def series_key(name: str, entry: dict) -> tuple[str, str] | None:
+    """``(series, table)`` of a refreshable resource: its snapshots are ``<series>-<YYYY-MM>.<table>``.
+
+    ``refresh.series`` and ``refresh.table`` name them; by default the resource's own source id (without
+    a ``-YYYY-MM`` snapshot date) and table. None for a resource without ``refresh``."""
+    spec = entry.get("refresh")
     if not isinstance(spec, dict):
-        raise CatalogError(f"{where}: refresh must be an object {{\"url\": ..., \"format\": \"csv\"}}, found {spec!r}")
-    url = spec.get("url")
-    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-        raise CatalogError(f"{where}: refresh.url must be an http:// or https:// address, found {url!r}")
-    if spec.get("format", "csv") != "csv":
-        raise CatalogError(f"{where}: refresh.format must be 'csv' (the only format refresh can check), found {spec.get('format')!r}")
+        return None
+    source, _, table = name.partition(".")
+    match = SNAPSHOT_SOURCE.match(source)
+    return spec.get("series") or (match.group("series") if match else source), spec.get("table") or table
+
+
+def series_members(catalog: "Catalog", name: str) -> list[str]:
+    """Every resource of the refreshable series dataset ``name`` belongs to, oldest first: the tables
+    that carry the refresh spec in catalog order, then the dated snapshots by month. ``[name]`` for a
+    resource that is not refreshable."""
+    key = series_key(name, catalog.entry(name))
+    if key is None:
+        return [name]
+    series, table = key
+    bases, snapshots = [], []
+    for other, entry in catalog.resources.items():
+        if series_key(other, entry) != key:
+            continue
+        source, _, other_table = other.partition(".")
+        match = SNAPSHOT_SOURCE.match(source)
+        if match and match.group("series") == series and other_table == table:
+            snapshots.append((match.group("month"), other))
+        else:
+            bases.append(other)
+    return bases + [n for _, n in sorted(snapshots)]
+
+
+def newest(name: str, *, layout: Layout | None = None) -> str:
+    """The newest member of dataset ``name``'s refreshable series (``name`` itself if it has none).
+
+    Notebooks read "the latest data" as ``analysis.load(newest("<table>"))``: the last dated snapshot
+    accepted with ``python -m analysis data refresh``, or the table itself before the first refresh."""
+    return series_members(Catalog.read_only(layout), name)[-1]
 
 
 def describe_frictionless_error(err, key: list[str] | None = None, labels: list[str] | None = None) -> str:

@@ -50,9 +50,9 @@ from .wording import rounded, stated_words, value_words  # noqa: F401  (stated_w
 
 GENERATED_FILES = ("_metadata.yml", "_appendix-metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd",
                    "_verdict-policy.qmd", "_changes.qmd", "_figures.qmd", "_data-sources.qmd", "_runs.qmd",
-                   "_reviews.qmd")
+                   "_reviews.qmd", "_review-progress.qmd")
 #: the generated parts of each rendered document (the checks apply the report's limits to the first)
-REPORT_FILES = ("_summary.qmd", "_ledger.qmd", "_claims.qmd", "_verdict-policy.qmd", "_changes.qmd")
+REPORT_FILES = ("_summary.qmd", "_ledger.qmd", "_claims.qmd", "_verdict-policy.qmd", "_changes.qmd", "_review-progress.qmd")
 APPENDIX_FILES = ("_figures.qmd", "_data-sources.qmd", "_runs.qmd", "_reviews.qmd")
 #: a grouped credit cites at most this many of its sources (those with the most tables)
 GROUPED_CITES = 4
@@ -72,9 +72,12 @@ def generate(context, result) -> bool:
     Skipped (returns False) when none of their inputs changed since they were last written, so a
     build that executes nothing also regenerates nothing.
     """
+    from .review.figures import index_intact
+
     stamp = context.layout.generated_report_dir / ".inputs.sha256"
     key = inputs_fingerprint(context.layout, result)
     present = all((context.layout.generated_report_dir / name).is_file() for name in GENERATED_FILES)
+    present = present and index_intact(context.layout)  # a damaged figure index is written again
     if present and stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
         return False
     stamp.unlink(missing_ok=True)
@@ -328,7 +331,9 @@ class _Data:
         self.documents = register.documents if register is not None else {}
         self.embedded: list[str] = []
         self.in_appendix: list[str] = []
+        self.shown_under: dict[str, str] = {}  # figure id -> the claim whose section shows it
         self.stems = {"report": output_stem(self.version), "appendix": appendix_stem(self.version)}
+        self.latest = latest_lines(layout, project)
 
     # --- claims ---
     def claim_of(self, claim_id: str) -> dict:
@@ -382,6 +387,7 @@ class _Data:
             "notebook": r["notebook"],
             "parameter_set": r["parameter_set"],
             "address": f"{r['notebook']}/{r['parameter_set']}",
+            "latest": getattr(self, "latest", {}).get(r["claim"]),
         }
 
     def found_view(self, found: dict | None, unit: str | None) -> dict | None:
@@ -520,6 +526,7 @@ class _Data:
                         view["see_also"].append(label)
                     else:
                         view["figures"].append(self.figure_view(address, label))
+                        self.shown_under.setdefault(f"{address}#{label}", r["claim"])
                         shown.add(label)
                 view["robustness"] = self.robustness(r, self.claim_of(r["claim"]))
                 claims.append(view)
@@ -687,6 +694,18 @@ def _claim_records(path: Path) -> dict:
     return _claim_records_cached(str(path), path.stat().st_mtime_ns)
 
 
+def latest_lines(layout: Layout, project) -> dict[str, dict]:
+    """What the latest data say per claim (analysis.latest), from each notebook's ``latest`` run."""
+    from .latest import recorded_in
+
+    out: dict[str, dict] = {}
+    for name, cfg in (project.notebooks.items() if project is not None else ()):
+        path = layout.executed_notebook(f"{name}/latest")
+        if "latest" in cfg.parameter_sets and path.is_file():
+            out.update(recorded_in(json.loads(path.read_text(encoding="utf-8"))))
+    return out
+
+
 def agreement_range(claim: dict) -> str | None:
     """In words: which reproduced values would support the stated value under the claim's tolerance."""
     stated = (claim.get("stated") or {}).get("value")
@@ -784,16 +803,22 @@ def render_template(name: str, **data) -> str:
 
 def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict], manifest: dict) -> dict[str, Path]:
     """Write every generated report file and the review packets; return the files by name."""
-    from .review import write_packets
+    from .review.packets import write_packets
+    from .review.records import count_progress
 
     d = _Data(layout, project=project, catalog=catalog, register=register, rows=rows, manifest=manifest)
     common = {"version": d.version, "info": d.info, "stems": d.stems}
-    # the claim sections decide which figures are embedded, so they are assembled before the summary
+    # the claim sections decide which figures are embedded, so they are assembled before the summary;
+    # page one's figure is embedded too, before the review progress counts the report's figures
     groups = d.claim_groups()
+    overview = d.overview()
     texts = {
         "_claims.qmd": render_template("claims.qmd.j2", groups=groups, **common),
         "_ledger.qmd": render_template("ledger.qmd.j2", documents=d.ledger_data(), **common),
-        "_summary.qmd": render_template("summary.qmd.j2", overview=d.overview(), **d.summary_data(),
+        # after the claims: the same counts as `review list` and the review app (records.progress)
+        "_review-progress.qmd": render_template("review-progress.qmd.j2", progress=count_progress(
+            d.status[f].state for f in dict.fromkeys(d.embedded) if f in d.status), **common),
+        "_summary.qmd": render_template("summary.qmd.j2", overview=overview, **d.summary_data(),
                                         changes=d.changes_data(), **common),
         "_changes.qmd": render_template("changes.qmd.j2", changes=d.changes_data(), **common),
         "_verdict-policy.qmd": render_template("verdict-policy.qmd.j2", policy=verdict_policy(layout), **common),
@@ -813,5 +838,5 @@ def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict
         write_if_changed(out / name, texts[name])
         paths[name] = out / name
     write_packets(layout, d.figures, manifest=manifest, catalog=catalog, build=d.info,
-                  review_status=d.status, in_report=set(d.embedded))
+                  review_status=d.status, in_report=d.embedded, shown_under=d.shown_under)
     return paths

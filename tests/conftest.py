@@ -21,7 +21,6 @@ class TempProject:
     """A project copied to a temporary folder, with the analysis package beside it."""
 
     root: Path
-    check: subprocess.CompletedProcess | None = None  # the session build's `check` (real_project)
 
     def cli(self, *args: str, check: bool = False, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
         """Run ``python -m analysis ARGS`` in the project; return the completed process."""
@@ -149,10 +148,8 @@ def built_mini(tmp_path_factory) -> TempProject:
 
 
 @pytest.fixture(scope="session")
-def real_project(tmp_path_factory) -> TempProject:
-    """A copy of this repository's real project, built once per session with `check` (every run executed,
-    no render): the one real-project build of a test session. Read-only use; its `check` output is in
-    ``.check``. The render test (tests/test_render.py) renders this same build."""
+def real_build(tmp_path_factory) -> tuple[TempProject, subprocess.CompletedProcess]:
+    """The real project copied and built once per session with `check` (build without render, then compare
+    with claims/lock.json): (project, the completed `check`). Read it; copy it to change it."""
     project = copy_project(REPO, tmp_path_factory.mktemp("real") / "project")
-    project.check = project.cli("check", timeout=2400)
-    return project
+    return project, project.cli("check", timeout=2400)

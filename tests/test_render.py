@@ -1,4 +1,4 @@
-"""The real render: the session's one real-project build (tests/conftest.py: real_project) rendered once
+"""The real render: the session's one real-project build (tests/conftest.py: real_build) rendered once
 with Quarto, in strict mode, both documents in both formats; then what a reader gets is checked.
 
 - Quarto printed no warning (strict mode fails the build on one);
@@ -46,16 +46,17 @@ def _missing(what: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def rendered(real_project) -> tuple[TempProject, subprocess.CompletedProcess]:
+def rendered(real_build) -> tuple[TempProject, subprocess.CompletedProcess]:
     """The session's real-project build, rendered once in strict mode (every Quarto warning fails it)."""
     quarto = find_quarto()
     if quarto is None:
         _missing("quarto not found on PATH or in $QUARTO: the render test needs the Quarto program "
                  "(conda-forge `quarto`, quarto.org, or `bash ../shared/tools/quarto/install.sh`); "
                  "every check before the render runs without it")
-    assert real_project.check.returncode == 0, real_project.check.stdout[-2000:] + real_project.check.stderr[-2000:]
-    proc = real_project.cli("build", env={"QUARTO": str(quarto), "CLAIMCHECK_STRICT_RENDER": "1"}, timeout=3600)
-    return real_project, proc
+    project, check = real_build
+    assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
+    proc = project.cli("build", env={"QUARTO": str(quarto), "CLAIMCHECK_STRICT_RENDER": "1"}, timeout=3600)
+    return project, proc
 
 
 def output(project: TempProject, doc: str, ext: str) -> Path:

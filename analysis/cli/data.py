@@ -4,7 +4,7 @@
     python -m analysis data validate [NAME ...]
     python -m analysis data diff NAME|PATH [NAME|PATH ...]
     python -m analysis data accept NAME [NAME ...] | --all
-    python -m analysis data refresh NAME [--accept] [--timeout SECONDS]
+    python -m analysis data refresh NAME | --all [--accept] [--timeout SECONDS] [--base-url URL]
     python -m analysis data bib [--check]
 """
 
@@ -36,10 +36,20 @@ def add_parser(sub) -> None:
     a.add_argument("--all", action="store_true", help="accept every dataset whose file changed")
     a.set_defaults(handler=run_accept)
 
-    a = actions.add_parser("refresh", help="download a dataset from its refresh.url, validate it and show the diff")
-    a.add_argument("name", metavar="NAME")
-    a.add_argument("--accept", action="store_true", help="install the download in data/raw/ and accept it")
-    a.add_argument("--timeout", type=_seconds, default=30.0, help="download timeout in seconds (default 30)")
+    a = actions.add_parser("refresh", help="fetch a refreshable table from its publisher, validate it, show what is new",
+                           description="Fetch a table from its publisher's interface (SDMX, World Bank API, a file at a "
+                                       "stable URL; docs/refresh.md), validate it against the schema and diff it against "
+                                       "the newest snapshot. Nothing in data/ changes unless --accept is given and the "
+                                       "publisher has something new: then a new dated snapshot <series>-<YYYY-MM>.<table> "
+                                       "is added beside the earlier ones.")
+    a.add_argument("name", metavar="NAME", nargs="?",
+                   help="a refreshable dataset, or its series <series>.<table> (data list marks them)")
+    a.add_argument("--all", action="store_true", help="every refreshable series: say which have something new")
+    a.add_argument("--accept", action="store_true", help="add the new data as a dated snapshot (never edits a file in place)")
+    a.add_argument("--timeout", type=_seconds, default=30.0, help="seconds to wait for each answer (default 30)")
+    a.add_argument("--base-url", metavar="URL", default=None,
+                   help="send every publisher request to this scheme://host instead (a mirror or a replay server; "
+                        "default: the publisher's own, or $CLAIMCHECK_PUBLISHER_URL)")
     a.set_defaults(handler=run_refresh)
 
     a = actions.add_parser("bib", help="write report/references.bib from the catalog's sources")
@@ -83,7 +93,7 @@ def run_list(args) -> int:
             except Exception:  # noqa: BLE001 - an unreadable file is reported as such, not fatal for a listing
                 count = "?"
         level = entry["confidence"].split(":", 1)[0].strip()
-        rows.append((name, count, state, level, "yes" if entry.get("refresh") else ""))
+        rows.append((name, count, state, level, _series(name, entry)))
     header = ("dataset", "rows", "state", "confidence", "refresh")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
@@ -91,6 +101,14 @@ def run_list(args) -> int:
     modified = sum(r[2] != "ok" for r in rows)
     print(f"{len(rows)} datasets" + (f", {modified} not matching the catalog (python -m analysis data validate)" if modified else ""))
     return EXIT_OK
+
+
+def _series(name: str, entry: dict) -> str:
+    """The refreshable series a dataset belongs to (``<series>.<table>``), or '' (data list)."""
+    from ..catalog import series_key
+
+    key = series_key(name, entry)
+    return f"{key[0]}.{key[1]}" if key else ""
 
 
 def run_validate(args) -> int:
@@ -198,19 +216,54 @@ def run_accept(args) -> int:
 
 
 def run_refresh(args) -> int:
-    from ..refresh import refresh
+    from ..errors import CatalogError
+    from ..refresh import refresh, refresh_all, stderr_echo
 
     catalog = _catalog()
-    result = refresh(catalog, args.name, install=args.accept, timeout=args.timeout)
-    print(result.diff.render())
-    if result.installed:
-        entry = catalog.entry(args.name)
-        print(f"Installed {catalog.layout.relative(catalog.path(args.name))} and accepted it: hash {entry['hash']}, "
-              f"{entry['bytes']} bytes, accessed {entry['obtained']['accessed']}.")
-    else:
-        print(f"Nothing changed in data/. The download is staged at {catalog.layout.relative(result.staged)}; "
-              f"to install and accept it: python -m analysis data refresh {args.name} --accept")
+    if args.all == bool(args.name):
+        raise CatalogError("name one refreshable dataset, or pass --all",
+                           hint="python -m analysis data refresh NAME | --all [--accept]")
+    if args.name:
+        result = refresh(catalog, args.name, accept=args.accept, timeout=args.timeout, base_url=args.base_url,
+                         echo=stderr_echo)
+        _report_refresh(catalog, result, accept=args.accept)
+        return EXIT_OK
+    outcomes = refresh_all(catalog, accept=args.accept, timeout=args.timeout, base_url=args.base_url, echo=stderr_echo)
+    failed = 0
+    print(f"{len(outcomes)} refreshable series:")
+    for address, outcome in outcomes:
+        if isinstance(outcome, Exception):
+            failed += 1
+            print(f"  FAILED     {address}: {outcome.message}")
+        elif outcome.installed:
+            print(f"  ADDED      {address}: {outcome.snapshot} ({outcome.diff.summary()} against {outcome.latest})")
+        elif outcome.has_news:
+            print(f"  NEW DATA   {address}: {outcome.diff.summary()} against {outcome.latest}; "
+                  f"review with `python -m analysis data refresh {address}`")
+        else:
+            print(f"  unchanged  {address}: the publisher's table equals {outcome.latest}")
+    if failed:
+        print(f"{failed} of {len(outcomes)} series could not be refreshed (nothing under data/ changed for them).",
+              file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
+
+
+def _report_refresh(catalog, result, *, accept: bool) -> None:
+    """What one refresh found and did."""
+    print(result.diff.render())
+    if result.release:
+        print(f"  publisher's release: {result.release}")
+    if result.installed:
+        entry = catalog.entry(result.snapshot)
+        print(f"Added {result.snapshot} ({catalog.layout.relative(catalog.path(result.snapshot))}): hash {entry['hash']}, "
+              f"{entry['bytes']} bytes, accessed {entry['obtained']['accessed']}; {result.latest} is unchanged. "
+              "Rebuild to see which claims move: python -m analysis build")
+    elif not result.has_news:
+        print(f"Nothing new: the publisher's table equals {result.latest}; nothing changed in data/.")
+    else:
+        print(f"Nothing changed in data/. The table is staged at {catalog.layout.relative(result.staged)}; to add it as "
+              f"{result.snapshot}: python -m analysis data refresh {result.address} --accept")
 
 
 def run_bib(args) -> int:
