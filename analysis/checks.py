@@ -24,6 +24,8 @@ and what broke a real render (Quarto 1.10.18, ``../shared/render/README.md``) be
   ``notebook-title="..."`` and the embed prints as raw text);
 * a raw ``:::`` that is not a div fence, and div fences that do not balance;
 * any absolute path of the build machine in the generated sources or in the embedded cells' outputs;
+* in an embedded notebook table (a Markdown output): more characters across than fit the page, unless
+  ``analysis.tables.show`` fitted it (it then carries its own type size);
 * in the main report (the first document of ``project: render:``): a table wider than
   :data:`MAX_COLUMNS` columns or with a code span longer than :data:`MAX_CODE_IN_TABLE` characters,
   more than :data:`MAX_CREDITED` datasets credited one by one under a figure, and a figure wider than
@@ -84,13 +86,15 @@ class Problem:
         return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
 
 
-# The page model, calibrated on the sources rendered at commit 3820857 (706 US-letter pages in Typst,
-# ../shared/render/README.md; see docs/report.md for the measurement): printed lines of
-# CHARS_PER_LINE characters, LINES_PER_PAGE to a page; a heading takes HEADING_LINES, a figure
-# FIGURE_LINES, a table row as many lines as its fullest cell wraps to in its column; the table of
-# contents holds TOC_ENTRIES_PER_PAGE headings (of the levels the PDF's toc-depth shows) a page.
+# The page model, calibrated on two measured Typst renders (docs/report.md): the sources of commit
+# 3820857 (706 US-letter pages, ../shared/render/README.md) and those of issue 23's real render (72
+# pages): printed lines of CHARS_PER_LINE characters, LINES_PER_PAGE to a page; a heading takes
+# HEADING_LINES, a figure FIGURE_LINES, a table row as many lines as its fullest cell wraps to in its
+# column; the table of contents holds TOC_ENTRIES_PER_PAGE headings (of the levels the PDF's toc-depth
+# shows) a page. 36 lines a page fits the prose of both within 10% (33, fitted to the first alone, was
+# pulled down by its long runs table and overestimated the second by 14%).
 CHARS_PER_LINE = 100
-LINES_PER_PAGE = 33
+LINES_PER_PAGE = 36
 HEADING_LINES = 3
 FIGURE_LINES = 22
 TOC_ENTRIES_PER_PAGE = 22
@@ -582,6 +586,8 @@ class _Checker:
                         self.problem(loc.file, loc.line, f"figure {figure_id} is {width} px wide at {dpi or 'unknown (96)'} dpi "
                                      f"({inches:.1f} in); at most {TEXT_WIDTH_IN} in and {HTML_MAX_PX} px, or the PDF and the "
                                      "HTML shrink it and its labels: draw it with analysis.figures.style() sizes")
+            if "text/markdown" in data:
+                self.table_output(data["text/markdown"], figure_id, loc)
             texts = [output.get("text", "")] + [data.get(k, "") for k in ("text/plain", "text/html", "text/markdown")]
             for text in texts:
                 text = "".join(text) if isinstance(text, list) else str(text)
@@ -590,6 +596,27 @@ class _Checker:
                     self.problem(loc.file, loc.line, f"embedded {figure_id} shows an absolute path of the build machine "
                                  f"({root if root in text else m.group(0)}) in its output")
                     break
+
+    def table_output(self, markdown, figure_id: str, loc: _Loc) -> None:
+        """A notebook's Markdown table too wide for the page and not fitted by analysis.tables.show (no type
+        size of its own): Typst would print its columns over each other and past the margin."""
+        from .tables import BODY_PT, capacity
+
+        text = "".join(markdown) if isinstance(markdown, list) else str(markdown)
+        if "typst:text:size" in text:
+            return
+        lines = text.splitlines()
+        for i, line in enumerate(lines[:-1]):
+            if not (line.strip().startswith("|") and TABLE_SEPARATOR.match(lines[i + 1].strip())):
+                continue
+            rows = [_cells(r.strip()) for r in [line, *lines[i + 2:]] if r.strip().startswith("|")]
+            width = [max(len(_plain(row[c])) for row in rows if c < len(row)) for c in range(len(rows[0]))]
+            room = capacity(BODY_PT, len(width))
+            if sum(width) > room:
+                self.problem(loc.file, loc.line, f"table {figure_id} is {sum(width)} characters wide in {len(width)} "
+                             f"columns, more than fit the page ({room:.0f}); show it with analysis.tables.show(...), "
+                             "which prints it in smaller type with fitted columns")
+            return
 
     def notebook(self, path: Path) -> dict | None:
         if path not in self._notebooks:
