@@ -219,16 +219,21 @@ def test_mislabelled_claim_names_the_measure_the_number_really_is():
 
 def test_appendix_comes_from_catalog_and_manifest(built):
     sources = generated(built, "_data-sources.qmd")
-    assert "## src-one.values: Shares {#sec-data-src-one-values}" in sources
-    assert ("- **Source:** Test Publisher (2024), *Test source src-one*, Table 1 <https://example.org/src-one> "
-            "[@src-one]\n") in sources
-    # the rest of an entry is raw HTML and raw Typst (Quarto's filters pass raw blocks by: a fast render)
-    html = sources[sources.index("```{=html}"):]
+    # the catalog is one raw HTML block and one raw Typst block (Quarto's filters pass raw blocks by: a
+    # fast render); every source is named in full, and the appendix's References list them all (nocite)
+    html = sources[sources.index("```{=html}"):sources.index("```{=typst}")]
+    assert '<section id="sec-data-src-one-values" class="dataset">\n<h3>src-one.values: Shares</h3>' in html
+    assert ('<li><strong>Source:</strong> Test Publisher (2024), <em>Test source src-one</em>, Table 1 '
+            '<a href="https://example.org/src-one">https://example.org/src-one</a></li>') in html
     assert "<li><strong>Obtained:</strong> transcribed, test fixture; accessed 2026-11-22</li>" in html
     assert "<li><strong>Read by:</strong> <code>beta/default</code>, <code>gamma/default</code></li>" in html
     typst = sources[sources.index("```{=typst}"):]
+    assert '#heading(level: 2, numbering: none)[#"src-one.values: Shares";]' in typst
+    assert ('- #strong("Source:"); #"Test Publisher";#" (2024)";#", ";#emph("Test source src-one");#", Table 1"; '
+            '#link("https://example.org/src-one");\n') in typst
     assert '- #strong("Obtained:"); #"transcribed";#", ";#"test fixture";#"; accessed 2026-11-22";\n' in typst
     assert '- #strong("Read by:"); #raw("beta/default");#", ";#raw("gamma/default");\n' in typst
+    assert "[@" not in sources and "nocite: |\n  @*" in built.path("report/appendix.qmd").read_text()
     runs = generated(built, "_runs.qmd")
     manifest = built.manifest()
     for address, run in manifest["runs"].items():
