@@ -228,7 +228,7 @@ def test_appendix_comes_from_catalog_and_manifest(built):
     assert "<li><strong>Obtained:</strong> transcribed, test fixture; accessed 2026-11-22</li>" in html
     assert "<li><strong>Read by:</strong> <code>beta/default</code>, <code>gamma/default</code></li>" in html
     typst = sources[sources.index("```{=typst}"):]
-    assert '#heading(level: 2, numbering: none)[#"src-one.values: Shares";]' in typst
+    assert '#heading(level: 2, numbering: none, outlined: false)[#"src-one.values: Shares";]' in typst
     assert ('- #strong("Source:"); #"Test Publisher";#" (2024)";#", ";#emph("Test source src-one");#", Table 1"; '
             '#link("https://example.org/src-one");\n') in typst
     assert '- #strong("Obtained:"); #"transcribed";#", ";#"test fixture";#"; accessed 2026-11-22";\n' in typst
