@@ -63,9 +63,7 @@ class Constraint:
 
     @classmethod
     def from_mapping(cls, mapping: dict) -> "Constraint":
-        unknown = set(mapping) - {"choices", "min", "max"}
-        if unknown:
-            raise ValueError(f"unknown constraint key(s) {sorted(unknown)}; expected choices, min, max")
+        """A constraint as project.yml writes it (``choices``, ``min``, ``max``; checked by its schema)."""
         choices = mapping.get("choices")
         return cls(tuple(choices) if choices is not None else None, mapping.get("min"), mapping.get("max"))
 
@@ -92,19 +90,7 @@ class Rule:
 
     @classmethod
     def from_mapping(cls, mapping: dict) -> "Rule":
-        if not isinstance(mapping, dict):
-            raise ValueError(f"a rule must be a mapping with 'require' and 'why', got {mapping!r}")
-        unknown = set(mapping) - {"require", "when", "why"}
-        if unknown:
-            raise ValueError(f"unknown rule key(s) {sorted(unknown)}; expected require, when, why")
-        if not mapping.get("require") or not mapping.get("why"):
-            raise ValueError(f"rule {mapping!r} needs 'require' (an expression) and 'why'")
-        for key in ("require", "when"):
-            if mapping.get(key) is not None:
-                try:
-                    compile(mapping[key], f"<rule {key}>", "eval")
-                except SyntaxError as exc:
-                    raise ValueError(f"rule {key} {mapping[key]!r} is not a valid expression: {exc.msg}") from None
+        """A rule as project.yml writes it (``require``, ``why``, ``when``; its schema checked that they compile)."""
         return cls(mapping["require"], mapping["why"], mapping.get("when"))
 
     def violation(self, values: dict[str, Any], layout=None) -> str | None:
@@ -364,6 +350,22 @@ def read_parameters(notebook_path: Path) -> dict[str, Parameter]:
     return params
 
 
+def notebook_spec(layout, notebook: str) -> ParameterSpec:
+    """The parameters of ``notebook`` (its ``parameters`` cell) with project.yml's constraints and rules."""
+    from .errors import ProjectFileError
+    from .names import did_you_mean
+    from .projectfile import read_project_file
+
+    entries = read_project_file(layout).notebooks
+    if notebook not in entries:
+        raise ProjectFileError(f"no notebook {notebook!r} in project.yml{did_you_mean(notebook, entries)}",
+                               hint="known notebooks: " + ", ".join(sorted(entries)))
+    entry = entries[notebook]
+    return ParameterSpec(notebook, read_parameters(layout.notebook_source(notebook)),
+                         {k: Constraint.from_mapping(v) for k, v in entry.constraints.items()},
+                         tuple(Rule.from_mapping(r) for r in entry.rules), layout)
+
+
 def check(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]:
     """Check the parameter values in ``namespace`` (a notebook's ``globals()``) against project.yml.
 
@@ -371,9 +373,9 @@ def check(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]:
     papermill) meets the same types, constraints and rules as the build checks before it starts.
     Returns the checked values; raises ParameterError naming the notebook and parameter.
     """
-    from .project import Project
+    from .paths import Layout
 
-    spec = Project.load().parameter_specs[notebook]
+    spec = notebook_spec(Layout.find(), notebook)
     current = {name: namespace[name] for name in spec.parameters if name in namespace}
     missing = sorted(set(spec.parameters) - set(current))
     if missing:

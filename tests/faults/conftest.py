@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from analysis.files import dump_yaml
+
 
 def _load_top_conftest():
     """tests/conftest.py as a module of its own name (this folder's conftest shadows the name 'conftest')."""
@@ -88,7 +90,7 @@ class Scenario(TempProject):
     def edit_yaml(self, rel: str, change) -> None:
         doc = yaml.safe_load(self.path(rel).read_text(encoding="utf-8"))
         change(doc)
-        self.path(rel).write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        self.path(rel).write_text(dump_yaml(doc), encoding="utf-8")
 
     def edit_json(self, rel: str, change) -> None:
         doc = json.loads(self.path(rel).read_text(encoding="utf-8"))
