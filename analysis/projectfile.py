@@ -18,9 +18,7 @@ from typing import Any
 from .errors import ProjectFileError
 from .files import parse_yaml, read_text, seen_valid
 from .paths import Layout
-
-DEFAULT_SET = "default"
-DEFAULT_CELL_TIMEOUT = 600  # seconds one notebook cell may run; project.yml `cell_timeout` or `build --timeout`
+from .vocabulary import DEFAULT_CELL_TIMEOUT, DEFAULT_SET
 DEFAULT_TITLE = "Claims report"
 
 

@@ -12,20 +12,16 @@ for a file version that was not validated before (see :func:`analysis.files.seen
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Annotated, Any, Callable, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
-from pydantic import model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 from .names import did_you_mean
-from .vocabulary import COMPARISONS, KINDS, ORIGIN_LINKS, SEARCH_CLASSES, TITLE_LIMIT, TOLERANCE_TYPES, VERDICTS
-
-#: A notebook cell may run at most this long (project.yml ``cell_timeout``, ``build --timeout``).
-MAX_CELL_TIMEOUT = 86400
-DEFAULT_SET = "default"
+from .vocabulary import (COMPARISONS, DEFAULT_SET, KINDS, MAX_CELL_TIMEOUT, ORIGIN_LINKS, SEARCH_CLASSES, TITLE_LIMIT,
+                         TOLERANCE_TYPES, VERDICTS, valid_timeout)
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(allow_inf_nan=False, ge=0)]
@@ -123,12 +119,6 @@ class ProjectFile(Strict):
                                       "(accepted: more than 0 and at most {most})",
                                       {"found": repr(value), "most": MAX_CELL_TIMEOUT})
         return value
-
-
-def valid_timeout(value) -> bool:
-    """A cell timeout in seconds: a number, more than 0 and at most :data:`MAX_CELL_TIMEOUT` (no NaN, no inf)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            and 0 < value <= MAX_CELL_TIMEOUT)
 
 
 # claims/register.yml -------------------------------------------------------------------------------
@@ -307,8 +297,8 @@ class ReviewRecord(Strict):
 
 EXPECTED = {
     "string_type": "text", "int_type": "a whole number", "float_type": "a number", "bool_type": "true or false",
-    "dict_type": "a mapping (key: value lines)", "model_type": "a mapping (key: value lines)",
-    "model_attributes_type": "a mapping (key: value lines)", "list_type": "a list", "none_required": "nothing (null)",
+    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping", "list_type": "a list",
+    "none_required": "nothing (null)",
 }
 
 
