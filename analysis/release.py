@@ -91,6 +91,9 @@ def record_release(layout: Layout, *, echo=print) -> Path:
             os.replace(tmp, folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    if info.get("no_commit_reason"):
+        echo(f"Note: this release records no source commit: {info['no_commit_reason']} (see "
+             f"{layout.relative(folder / 'summary.md')}); release from a git checkout with git on PATH to record it.")
     not_approved = [f for f, e in figures.items() if e["status"] != "approved"]
     if not_approved:
         echo(f"Note: {len(not_approved)} of {len(figures)} figure(s) are not approved in this release "

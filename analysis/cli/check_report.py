@@ -11,9 +11,18 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..checks import check_report
+    from ..manifest import read_manifest
     from ..paths import Layout
+    from ..report import damaged_sources
 
-    result = check_report(Layout.find())
+    layout = Layout.find()
+    damaged = damaged_sources(layout, read_manifest(layout, missing_ok=True)) if layout.generated_report_dir.is_dir() else []
+    if damaged:
+        print(f"{len(damaged)} generated report source(s) differ from what the last build wrote (sha256 recorded in "
+              f"{layout.relative(layout.manifest)}): {', '.join(damaged)}. Run `python -m analysis build`, which "
+              "writes them again; nothing else was checked.")
+        return 1
+    result = check_report(layout)
     shape = result.shape
     for problem in result.problems:
         print(problem)
