@@ -69,7 +69,14 @@ class Catalog:
         if not path.is_file():
             raise CatalogError(f"{layout.relative(path)} does not exist", hint="restore it from git")
         try:
+            from .files import MAX_PROJECT_FILE_BYTES, read_text
+
+            if path.stat().st_size > MAX_PROJECT_FILE_BYTES:
+                read_text(path, limit=MAX_PROJECT_FILE_BYTES)  # refuses it, naming the file and the limit
             descriptor = json.loads(path.read_text(encoding="utf-8"))
+        except RecursionError:
+            raise CatalogError(f"{layout.relative(path)} is not valid JSON: its arrays or objects are nested too deeply "
+                               "to read", hint="restore it (git diff data/datapackage.json shows what changed)") from None
         except UnicodeDecodeError as exc:
             raise CatalogError(
                 f"{layout.relative(path)} is not UTF-8 text (byte {exc.start}: {exc.reason})",
@@ -220,7 +227,7 @@ class Catalog:
             return path
         if size > MAX_DATA_FILE_BYTES:
             raise DataIntegrityError(
-                f"{rel} (dataset {name}) is {size / 1e6:.0f} MB, larger than the {MAX_DATA_FILE_BYTES // 2**20} MB a data "
+                f"{rel} (dataset {name}) is {size / 2**20:.0f} MB, larger than the {MAX_DATA_FILE_BYTES // 2**20} MB a data "
                 "file may be (nothing was read)",
                 hint=f"restore it with `git checkout -- {rel}`; a table this large does not belong in the catalog")
         return path
@@ -280,7 +287,7 @@ class Catalog:
         lines = data.count(b"\n")
         if len(data) > MAX_DATA_FILE_BYTES or lines > MAX_DATA_ROWS:
             return [f"file {self.layout.relative(target)} is larger than a data file may be "
-                    f"({len(data) / 1e6:.1f} MB, {lines} lines; at most {MAX_DATA_FILE_BYTES // 2**20} MB "
+                    f"({len(data) / 2**20:.1f} MB, {lines} lines; at most {MAX_DATA_FILE_BYTES // 2**20} MB "
                     f"and {MAX_DATA_ROWS} rows)"]
         with system.use_context(trusted=False):
             report = Resource(entry, basepath=str(basepath)).validate(limit_errors=limit)
@@ -469,12 +476,19 @@ def _pandas_version() -> str:
 
 
 def cached_table(catalog: Catalog, name: str, sha256: str):
-    """The cached typed table for this file and schema, or None (missing or unreadable)."""
+    """The cached typed table for this file and schema, or None (missing, damaged or unreadable).
+
+    The cache file starts with the sha256 of its pickle: a damaged file that would still unpickle
+    (a flipped digit in a number) is never trusted."""
     import pickle
 
     path = table_cache_path(catalog, name, sha256)
     try:
-        return pickle.loads(path.read_bytes())
+        data = path.read_bytes()
+        head, _, payload = data.partition(b"\n")
+        if head != f"sha256:{file_sha256_bytes(payload)}".encode():
+            return None
+        return pickle.loads(payload)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
         return None
 
@@ -484,7 +498,9 @@ def store_table(catalog: Catalog, name: str, sha256: str, frame) -> None:
     import pickle
 
     try:
-        atomic_write_bytes(table_cache_path(catalog, name, sha256), pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL))
+        payload = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write_bytes(table_cache_path(catalog, name, sha256),
+                           f"sha256:{file_sha256_bytes(payload)}\n".encode() + payload)
     except (OSError, FileError):
         pass
 

@@ -46,7 +46,7 @@ def read_text(path: Path, *, hint: str | None = None, limit: int | None = None) 
 
     try:
         if limit is not None and (size := os.stat(path).st_size) > limit:
-            raise FileError(f"{shown(path)} is too large ({size / 1e6:.0f} MB; at most {limit / 1e6:.0f} MB are read)",
+            raise FileError(f"{shown(path)} is too large ({size / 2**20:.0f} MB; at most {limit / 2**20:.0f} MB are read)",
                             hint=hint or f"restore it with `git checkout -- {shown(path)}`")
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -187,7 +187,7 @@ def parse_yaml(text: str, *, source: str = "<text>", hint: str | None = None):
     yaml = _yaml()
     hint = hint or f"fix the line named above (git diff {source} shows what changed)"
     if len(text) > MAX_PROJECT_FILE_BYTES:
-        raise yaml_file_error(f"{source} is too large to be a project file ({len(text) / 1e6:.0f} MB; at most "
+        raise yaml_file_error(f"{source} is too large to be a project file ({len(text) / 2**20:.0f} MB; at most "
                         f"{MAX_PROJECT_FILE_BYTES // 2**20} MB are read)", hint=f"restore it with `git checkout -- {source}`")
     loader = _strict_loader_class()(text)
     try:
@@ -249,14 +249,14 @@ def yaml_key_lines(text: str) -> dict[tuple, int]:
     return lines
 
 
-def dump_yaml(obj) -> str:
+def dump_yaml(obj, **options) -> str:
     """YAML text for a project file: keys in their order, Unicode kept, and never an anchor or alias
     (``yaml.safe_dump`` writes ``&id001``/``*id001`` when one object appears twice, which
     :func:`parse_yaml` refuses)."""
     yaml = _yaml()
     base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     dumper = type("NoAliasDumper", (base,), {"ignore_aliases": lambda self, data: True})
-    return yaml.dump(obj, Dumper=dumper, sort_keys=False, allow_unicode=True)
+    return yaml.dump(obj, Dumper=dumper, **{"sort_keys": False, "allow_unicode": True, **options})
 
 
 def read_json(path: Path, *, hint: str | None = None, limit: int | None = MAX_PROJECT_FILE_BYTES):
@@ -352,7 +352,7 @@ def write_json_if_changed(path: Path, obj) -> None:
     try:
         if json.loads(Path(path).read_text(encoding="utf-8")) == json.loads(compact_json(obj)):
             return
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # missing or damaged: written afresh
         pass
     atomic_write_bytes(path, canonical_json(obj).encode("utf-8"))
 

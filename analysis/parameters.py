@@ -150,11 +150,12 @@ class RuleAnswers:
         self.layout = layout
         self.path = layout.state_dir / "rule-answers.json"
         self.dirty = False
-        try:
-            self.answers = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(self.answers, dict):
+        try:  # {"sha256": <of the answers' compact JSON>, "answers": {...}}: a damaged file is not trusted
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
+            self.answers = stored["answers"]
+            if not isinstance(self.answers, dict) or stored["sha256"] != _answers_sha256(self.answers):
                 self.answers = {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError, KeyError, TypeError):
             self.answers = {}
 
     @classmethod
@@ -207,10 +208,17 @@ class RuleAnswers:
         from .files import atomic_write_bytes
 
         try:
-            atomic_write_bytes(self.path, json.dumps(self.answers, sort_keys=True).encode("utf-8"))
+            stored = {"sha256": _answers_sha256(self.answers), "answers": self.answers}
+            atomic_write_bytes(self.path, json.dumps(stored, sort_keys=True).encode("utf-8"))
             self.dirty = False
         except (OSError, FileError):
             pass
+
+
+def _answers_sha256(answers: dict) -> str:
+    from .files import compact_json, file_sha256_bytes
+
+    return file_sha256_bytes(compact_json(answers).encode("utf-8"))
 
 
 def _years(table, **where) -> list[int]:

@@ -44,7 +44,8 @@ from pathlib import Path
 
 import yaml
 
-from .files import atomic_write_bytes, compact_json, file_sha256_bytes, parse_yaml, write_if_changed, write_json_if_changed
+from .files import (atomic_write_bytes, compact_json, dump_yaml, file_sha256_bytes, parse_yaml, write_if_changed,
+                    write_json_if_changed)
 from .errors import ReviewError
 from .paths import Layout
 
@@ -424,9 +425,10 @@ def load_reviews(layout: Layout) -> dict[str, list[dict]]:
     for path in sorted(layout.reviews_dir.rglob("*.yml")):
         rel = layout.relative(path)
         try:
-            record = yaml.safe_load(path.read_text(encoding="utf-8"))
+            record = parse_yaml(path.read_text(encoding="utf-8"), source=rel)
         except yaml.YAMLError as exc:
-            raise ReviewError(f"{rel} is not valid YAML: {exc}", hint="fix or remove the file; records are written by `review add`") from exc
+            raise ReviewError(getattr(exc, "message", f"{rel} is not valid YAML: {exc}"),
+                              hint="fix or remove the file; records are written by `review add`") from None
         if not isinstance(record, dict):
             raise ReviewError(f"{rel}: expected a mapping with keys {', '.join(RECORD_KEYS)}")
         missing = [k for k in RECORD_KEYS if k not in record]
@@ -525,7 +527,7 @@ def add_review(layout: Layout, figure_id: str, *, reviewer: str, decision: str, 
             kept = approved_data_path(layout, data_sha)
             if not (kept.is_file() and file_sha256_bytes(kept.read_bytes()) == data_sha):
                 atomic_write_bytes(kept, data)
-        atomic_write_bytes(path, yaml.safe_dump(record, sort_keys=False, allow_unicode=True).encode("utf-8"))
+        atomic_write_bytes(path, dump_yaml(record).encode("utf-8"))
     except OSError as exc:
         raise ReviewError(f"could not write the review of {figure_id} under {layout.relative(layout.reviews_dir)}/: "
                           f"{exc.strerror or exc}", hint="make the folder writable, then add the review again; "

@@ -116,7 +116,7 @@ def test_rule_answers_are_kept_per_table_version_and_a_changed_file_still_fails(
                        "why": "the U.S. share must be at least 35% in the chosen year"}])
     layout = Layout(mini.root)
     Project.load(layout=layout).runs(["alpha/default"])
-    stored = json.loads(mini.path("_build/.state/rule-answers.json").read_text())
+    stored = json.loads(mini.path("_build/.state/rule-answers.json").read_text())["answers"]
     assert [version.rsplit("-", 2)[0] for version in stored] == ["src-one.values"]
 
     def no_table(dataset, layout=None):
