@@ -123,10 +123,16 @@ def from_os_error(exc: OSError, path=None, doing: str | None = None) -> FileErro
                          hint="make the folder writable (or copy the project to a writable place) and run the command again; "
                               "nothing was changed")
     if code in (errno.EACCES, errno.EPERM):
+        if doing == "accessing":  # not said: a file we cannot read is what the user must fix first
+            import os
+
+            named = path if path is not None else exc.filename
+            unreadable = named is not None and os.path.exists(named) and not os.access(named, os.R_OK)
+            doing = "reading" if unreadable else doing
         access = "read" if doing.startswith(("reading", "hashing", "loading", "opening")) else "write"
-        place = "that file (and its folder)" if access == "read" else "that folder"
+        place = "that file and its folder" if access == "read" else "that folder"
         return FileError(f"permission denied while {doing} {target}",
-                         hint=f"give your user {access} access to {place} (ls -l shows its owner and mode, e.g. "
+                         hint=f"give your user {access} access to {place} (`ls -l` shows owner and mode; e.g. "
                               f"`chmod u+{access[0]} {target}`)")
     if code == errno.ENOENT:
         return FileError(f"{target} does not exist (while {doing} it)",

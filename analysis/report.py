@@ -116,7 +116,7 @@ def inputs_fingerprint(layout: Layout, result) -> str:
 
     digest = hashlib.sha256()
     digest.update(compact_json({"runs": result.manifest["runs"], "ledger": result.ledger or [],
-                                  "version": __version__, "commit": git_commit(layout.root)}).encode())
+                                  "version": __version__, "commit": git_state(layout.root)}).encode())
     files = [layout.register, layout.datapackage, layout.lock, layout.report_dir / HEADLINES_FILE,
              layout.root / "docs" / "verdict-policy.md", layout.report_dir / "references.bib"]
     for folder in (layout.reviews_dir, layout.releases_dir, layout.package_dir):
