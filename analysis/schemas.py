@@ -378,7 +378,7 @@ def check(model: type[BaseModel], data, *, source: str, text: str | None, error:
             field = field[:-1]
         line = _line(lines, loc)
         named = _field_text(field)
-        if named and problem.startswith((named, f"{field[-1]} ")):  # the message names its field itself
+        if named and problem.startswith(named):  # the message names its field itself
             named = ""
         text_line = ": ".join(p for p in (source, where, named) if p) + f": {problem}"
         problems.append(text_line + (f" (line {line})" if line else ""))
