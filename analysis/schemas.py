@@ -288,9 +288,9 @@ class ReviewRecord(Strict):
     decision: Literal["approved", "changes-requested"]
     comment: StrictStr
     figure_sha256: StrictStr | None
-    data_sha256: StrictStr | None
-    datasets: list[Any]
-    report_version: StrictStr | None
+    data_sha256: StrictStr | None = None
+    datasets: list[Any] | None = None
+    report_version: StrictStr | None = None
 
 
 # Failures in the project's words --------------------------------------------------------------------------
