@@ -289,7 +289,7 @@ class ReviewRecord(Strict):
     comment: StrictStr
     figure_sha256: StrictStr | None
     data_sha256: StrictStr | None = None
-    datasets: list[Any] | None = None
+    datasets: dict[StrictStr, Any] | list[Any] | None = None  # the figure's datasets and their sha256s
     report_version: StrictStr | None = None
 
 
