@@ -259,7 +259,7 @@ class Executor:
         context = get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context, initializer=worker_start,
                                    initargs=(os.getpid(), str(lock_path(self.layout.state_dir))))
-        stopped = False
+        stopped = interrupted = False
         pending = {}
         queue = list(runs)
 
@@ -297,13 +297,20 @@ class Executor:
                     while queue and len(pending) < self.workers:
                         submit_next()
             progress.close()
-        except BaseException:  # Ctrl-C, or an error in this process: stop the workers now (their kernels exit with them)
+        except BaseException as exc:  # Ctrl-C, SIGTERM, or an error here: stop the workers now (their kernels die with them)
             stopped = True
+            interrupted = isinstance(exc, KeyboardInterrupt)
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.terminate()
             raise
         finally:
-            pool.shutdown(wait=not stopped, cancel_futures=stopped)
+            if not stopped:
+                pool.shutdown(wait=True)
+            elif not interrupted:
+                pool.shutdown(wait=False, cancel_futures=True)
+            # Interrupted: no pool.shutdown(). The interrupt may have arrived inside concurrent.futures with a
+            # future's lock held, and cancelling that future would wait for ever; the command exits at once
+            # (os._exit), the pool with it.
             if template is not None:
                 template.stop()
             if stopped:  # runs stopped mid-way may have changed protected files: put them back, say so

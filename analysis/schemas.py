@@ -40,7 +40,13 @@ class Strict(BaseModel):
             allowed = {f.alias or name for name, f in cls.model_fields.items()}
             unknown = [k for k in data if k not in allowed]
             if unknown:
-                close = did_you_mean(unknown[0], sorted(allowed)) if len(unknown) == 1 else ""
+                if len(unknown) == 1:
+                    close = did_you_mean(unknown[0], sorted(allowed))
+                else:  # one suggestion per misspelt key
+                    guesses = [(k, did_you_mean(k, sorted(allowed), n=1)) for k in unknown]
+                    close = ", ".join(f"{g.removeprefix('; did you mean ').removesuffix('?')} (for {k!r})"
+                                      for k, g in guesses if g)
+                    close = f"; did you mean {close}?" if close else ""
                 raise PydanticCustomError("unknown_keys", "unknown key(s) {unknown}{close}",
                                           {"unknown": [str(k) for k in unknown], "close": close,
                                            "allowed": sorted(allowed)})

@@ -63,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         from ..processes import Terminated
 
         status, what = (128 + exc.signum, f"terminated ({exc.name})") if isinstance(exc, Terminated) else (130, "interrupted")
+        runs = args.verb in ("build", "check", "lock")
         try:
             print(f"{what}: outputs of runs that finished are kept; partial outputs are never used (the next build "
-                  "removes them)", file=sys.stderr)
+                  "removes them)" if runs else what, file=sys.stderr)
             sys.stdout.flush()
             sys.stderr.flush()
         except OSError:  # the terminal is gone (SIGHUP)

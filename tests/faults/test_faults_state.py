@@ -88,7 +88,9 @@ def test_damaged_report_source_is_named_by_check_report_and_rewritten_by_the_nex
     good = ledger.read_bytes()
     ledger.write_bytes(good[:40])
     proc = built.cli("check-report")
-    assert proc.returncode == 1 and "_build/report/_ledger.qmd" in proc.stdout and "Run `python -m analysis build`" in proc.stdout
+    assert proc.returncode == 1 and "Report sources OK" not in proc.stdout
+    assert "_build/report/_ledger.qmd: differs from what the last build wrote" in proc.stdout
+    assert "`python -m analysis build` writes it again" in proc.stdout
     built.recovers(executes=[])
     assert ledger.read_bytes() == good
     recorded = built.manifest()["report_sources"]["_build/report/_ledger.qmd"]
