@@ -152,12 +152,12 @@ def test_drift_is_reported_and_check_fails_until_locked(mini):
     csv.write_text(csv.read_text().replace("700.5", "760.0"))
     mini.accept_hash("src-two.values")
     build = mini.cli("build", "--no-render", check=True)
-    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in build.stdout
+    assert "usa-gerd-2020: 700.5 (reproduced) -> 760 (not-reproduced)" in build.stdout
     proc = mini.cli("check")
     assert proc.returncode == 1
     # the move and its cause are printed once (stdout); the error names the claims that moved
-    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in proc.stdout
-    assert proc.stdout.count("usa-gerd-2020: 700.5 (reproduced) -> 760.0") == 1
+    assert "usa-gerd-2020: 700.5 (reproduced) -> 760 (not-reproduced)" in proc.stdout
+    assert proc.stdout.count("usa-gerd-2020: 700.5 (reproduced) -> 760 ") == 1
     assert "moved against claims/lock.json: china-ratio, usa-gerd-2020" in proc.stderr  # both readers of the file
     assert mini.read_json("claims/lock.json")["claims"] == lock  # check never rewrites the lock
     mini.cli("lock", check=True)
