@@ -3,7 +3,7 @@ a notebook runs, naming the claim, notebook or file and what to fix.
 
 * every claim registered for a notebook that will run is recorded by that notebook's code (a
   ``claims.record("<id>", ...)`` call, or the id as a string where the notebook records claims in a
-  loop; a ``duplicate_of`` claim takes its original's record);
+  loop; a ``duplicate_of`` claim takes its original's record), and every id it records is registered;
 * every dataset a notebook loads by name (``analysis.load("...")``, ``catalog.load("...")``) is in the
   catalog and declared for it in ``project.yml``;
 * every catalogued file exists, and every file under ``data/raw/`` is catalogued or matched by a
@@ -133,7 +133,17 @@ def unrecorded_claims(context: "Context", notebooks: list[str], calls: dict[str,
         original = claim.get("duplicate_of")
         return bool(original) and original in register.claims and recorded(original, register.claims[original])
 
+    from .names import did_you_mean
+
     out = []
+    for notebook in notebooks:
+        source = layout.relative(layout.notebook_source(notebook))
+        for claim_id, cell in calls[notebook].records.items():
+            if claim_id not in register.claims:
+                out.append(Problem(
+                    f"{source} (code cell {cell}) records claim id {claim_id!r}, which is not in claims/register.yml"
+                    f"{did_you_mean(claim_id, register.claims)}",
+                    f"fix the id in {source}, or register the claim (`python -m analysis claims add {claim_id} ...`)"))
     for claim_id, claim in register.claims.items():
         notebook = claim["check"]["notebook"]
         if notebook in notebooks and not recorded(claim_id, claim):
