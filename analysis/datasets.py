@@ -100,6 +100,10 @@ def add_dataset(catalog: Catalog, path_arg: str, *, title: str, source: str, pub
     against the inferred schema.
     """
     layout = catalog.layout
+    if license not in LICENSES:
+        raise CatalogError(f"unknown license {license!r}", hint="use one of " + ", ".join(LICENSES) + " (docs/conventions.md)")
+    if method not in ("transcribed", "downloaded"):
+        raise CatalogError(f"obtained method {method!r} is neither transcribed nor downloaded")
     name, path = dataset_for_file(catalog, path_arg)
     before = layout.datapackage.read_bytes()
     data, normalised = normalise(path.read_bytes())

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .catalog import Catalog, read_typed, store_table, table_cache_path
-from .errors import DataIntegrityError, PreflightError
-from .files import read_notebook
+from .errors import DataIntegrityError, FileError, PreflightError
+from .files import atomic_write_bytes, fingerprint, read_notebook
 from .paths import Layout
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .project import Run
 
 IGNORE_FILE = "data/raw/.ignore"
+CALLS_FORMAT = 1  # bump when notebook_calls() reads more or differently
 LOADERS = {"analysis", "catalog"}  # analysis.load("x"), catalog.load("x"); a bare load("x") counts too
 
 
@@ -95,6 +96,27 @@ def notebook_calls(path: Path) -> NotebookCalls:
             elif name == "load" and literal is not None and (
                     isinstance(func, ast.Name) or (isinstance(func.value, ast.Name) and func.value.id in LOADERS)):
                 calls.loads.setdefault(literal, number)
+    return calls
+
+
+def cached_notebook_calls(layout: Layout, notebook: str) -> NotebookCalls:
+    """:func:`notebook_calls`, kept under ``_build/.state/preflight/`` by the notebook's code-cell hash
+    (parsing every cell of the large notebooks took a visible part of a second per command)."""
+    import json
+
+    path = layout.notebook_source(notebook)
+    cache = layout.state_dir / "preflight" / f"{notebook}-{fingerprint(path)[:32]}-v{CALLS_FORMAT}.json"
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        return NotebookCalls(data["records"], data["records_by_variable"], data["loads"], set(data["strings"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    calls = notebook_calls(path)
+    try:
+        atomic_write_bytes(cache, json.dumps({"records": calls.records, "records_by_variable": calls.records_by_variable,
+                                              "loads": calls.loads, "strings": sorted(calls.strings)}).encode("utf-8"))
+    except (OSError, FileError):
+        pass  # a cache: a read-only _build/ only costs the parse
     return calls
 
 
@@ -192,20 +214,25 @@ def ignore_patterns(layout: Layout) -> list[str]:
 
 def uncatalogued_files(catalog: Catalog) -> list[Path]:
     """Files under data/raw/ that no catalog entry names and no pattern in data/raw/.ignore matches."""
+    import os
+
     layout = catalog.layout
     raw = layout.data_dir / "raw"
     if not raw.is_dir():
         return []
-    known = {catalog.path(name).resolve() for name in catalog.resources}
+    known = {str(entry.get("path", "")) for entry in catalog.resources.values()}  # "raw/<source-id>/<table>.csv"
     patterns = ignore_patterns(layout)
     out = []
-    for path in sorted(raw.rglob("*")):
-        rel = path.relative_to(raw)
-        if not path.is_file() or any(part.startswith(".") for part in rel.parts) or path.resolve() in known:
-            continue
-        if any(fnmatch.fnmatch(rel.as_posix(), p) or fnmatch.fnmatch(path.name, p) for p in patterns):
-            continue
-        out.append(path)
+    for folder, dirs, files in os.walk(raw):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # hidden folders and files are never data
+        rel_folder = Path(folder).relative_to(raw).as_posix()
+        for name in sorted(files):
+            rel = name if rel_folder == "." else f"{rel_folder}/{name}"
+            if name.startswith(".") or f"raw/{rel}" in known:
+                continue
+            if any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns):
+                continue
+            out.append(raw / rel)
     return out
 
 
@@ -232,7 +259,7 @@ def catalog_file_problems(catalog: Catalog) -> list[Problem]:
 def problems(context: "Context", runs: list["Run"]) -> list[Problem]:
     """Everything knowable from the sources that would stop a build of ``runs`` (nothing is run or written)."""
     notebooks = list(dict.fromkeys(run.notebook for run in runs))
-    calls = {name: notebook_calls(context.layout.notebook_source(name)) for name in context.project.notebooks
+    calls = {name: cached_notebook_calls(context.layout, name) for name in context.project.notebooks
              if name in notebooks or _records_an_original(context, name, notebooks)}
     return (catalog_file_problems(context.catalog) + undeclared_loads(context, notebooks, calls)
             + unrecorded_claims(context, notebooks, calls))

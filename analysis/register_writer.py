@@ -98,8 +98,11 @@ def build_claim(register: Register, project, *, claim_id: str, title: str, docum
     for label, given in (("quote", quote), ("section", section), ("measure", measure), ("reading", reading), ("why", why)):
         if not str(given).strip():
             raise RegisterError(f"{where}: {label} may not be empty")
-    if kind not in KINDS or comparison not in COMPARISONS or tolerance not in TOLERANCE_TYPES:
-        raise RegisterError(f"{where}: kind, comparison and tolerance must be one of {KINDS}, {COMPARISONS}, {TOLERANCE_TYPES}")
+    for label, given, allowed in (("kind", kind, KINDS), ("comparison", comparison, COMPARISONS),
+                                  ("tolerance", tolerance, TOLERANCE_TYPES)):
+        if given not in allowed:
+            raise RegisterError(f"{where}: --{label} {given!r} is not one of {', '.join(allowed)}"
+                                f"{did_you_mean(given, allowed)}")
     if tolerance != "exact" and tolerance_value is None:
         raise RegisterError(f"{where}: a {tolerance} tolerance needs --tolerance-value",
                             hint="e.g. --tolerance absolute --tolerance-value 0.5 --tolerance-unit 'percentage points'")

@@ -15,8 +15,6 @@ EXAMPLE = ("claims add us-share-global-rd-29-srd1 --title 'U.S. share of global 
 
 
 def add_parser(sub) -> None:
-    from ..claims import COMPARISONS, KINDS, TOLERANCE_TYPES
-
     p = command(sub, "claims", "Work with the claims register (claims/register.yml).", [EXAMPLE])
     actions = p.add_subparsers(dest="claims_action", metavar="ACTION", required=True)
     a = command(actions, "add", "Register a new claim: checks the id, document, quote (against the document when it is "
@@ -30,15 +28,15 @@ def add_parser(sub) -> None:
     a.add_argument("--value", required=True, type=number, help="the stated value (one number)")
     a.add_argument("--unit", required=True, help="percent, USD billion, count, year, rank, ... (register header)")
     a.add_argument("--year", type=int, default=None, help="the year the value refers to, as the document states it")
-    a.add_argument("--comparison", default="=", choices=COMPARISONS, help="= plain, ~ about, > more than, >= at least, ...")
+    a.add_argument("--comparison", default="=", help="= plain (default), ~ about, > more than, >= at least, < or <=")
     a.add_argument("--measure", required=True, help="what the sentence says is measured, in its own words")
     a.add_argument("--text", default=None, help="the value in the document's own words where a number cannot say it")
-    a.add_argument("--kind", required=True, choices=KINDS)
+    a.add_argument("--kind", required=True, help="share, amount, count, date, duration, quantity, rank, trend or membership")
     a.add_argument("--reading", required=True, help="the reading the claim is judged on (docs/verdict-policy.md)")
     a.add_argument("--source-given", default=None, help="what the document itself cites for the number, verbatim")
     a.add_argument("--notebook", required=True, help="the notebook that checks it (project.yml)")
     a.add_argument("--parameters", default="default", metavar="SET", help="its parameter set (default: default)")
-    a.add_argument("--tolerance", required=True, choices=TOLERANCE_TYPES, help="how far a found value may be")
+    a.add_argument("--tolerance", required=True, help="how far a found value may be: absolute, relative or exact")
     a.add_argument("--tolerance-value", type=number, default=None, help="for absolute and relative tolerances")
     a.add_argument("--tolerance-unit", default=None, help="e.g. 'percentage points'")
     a.add_argument("--why", required=True, help="why this tolerance: a reason a reviewer can dispute")

@@ -21,8 +21,6 @@ FILE = "data/raw/crs-r44283-2017/us_share.csv"
 
 
 def add_parser(sub) -> None:
-    from ..datasets import LICENSES
-
     p = command(sub, "data", "Work with the data catalog (data/datapackage.json) and its raw files under data/raw/.",
                 ["data list", f"data diff {DATASET}"])
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -65,8 +63,8 @@ def add_parser(sub) -> None:
     a.add_argument("--url", default=None, help="the publication's address")
     a.add_argument("--author", default=None, help="its authors, separated by ';'")
     a.add_argument("--description", default=None, help="what the table holds and any caveat, in a sentence or two")
-    a.add_argument("--license", default="other-at", choices=sorted(LICENSES), help="its terms (default other-at: "
-                   "copyright of the publisher, figures quoted for fact-checking)")
+    a.add_argument("--license", default="other-at", help="its terms: other-at (the default: copyright of the publisher, "
+                   "figures quoted for fact-checking), public-domain-us-gov, CC-BY-4.0 or CC0-1.0")
     a.add_argument("--method", default="transcribed", choices=["transcribed", "downloaded"],
                    help="typed from the publication (default) or a file fetched as is")
     a.add_argument("--detail", default=None, help="how it was obtained (default: from --method, --source and --locator)")

@@ -68,7 +68,7 @@ def would_fail(context, the_plan, *, whole: bool) -> list[str]:
             found.append(str(exc))
     found += [str(p) for p in problems(context, the_plan.to_execute)]
     try:
-        check_datasets(context.catalog, {name for run in the_plan.to_execute for name in run.datasets}, store=False)
+        check_datasets(context.catalog, {name for run in the_plan.to_execute for name in run.datasets})
     except ClaimcheckError as exc:
         found.append(str(exc))
     return found
