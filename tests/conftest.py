@@ -145,3 +145,11 @@ def built_mini(tmp_path_factory) -> TempProject:
     project = copy_project(FIXTURES / "miniproject", tmp_path_factory.mktemp("built") / "mini")
     project.cli("build", "--no-render", check=True)
     return project
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory) -> tuple[TempProject, subprocess.CompletedProcess]:
+    """The real project copied and built once per session with `check` (build without render, then compare
+    with claims/lock.json): (project, the completed `check`). Read it; copy it to change it."""
+    project = copy_project(REPO, tmp_path_factory.mktemp("real") / "project")
+    return project, project.cli("check", timeout=2400)

@@ -48,6 +48,12 @@ def run(args) -> int:
     stale = stale_bibliography(layout)
     if stale:
         print(stale, file=sys.stderr)
+    if result.report_generated:
+        from ..review.records import again_notice
+
+        notice = again_notice(layout)
+        if notice:
+            print(notice)
     if args.no_render or not result.report_generated:
         return EXIT_OK
     try:
