@@ -25,7 +25,7 @@ from pathlib import Path
 from .catalog import NAME_PATTERN, Catalog, dump_descriptor, remember_accepted
 from .datadiff import TableDiff, accepted_version, diff_tables, normalise, read_table
 from .errors import CatalogError, DataIntegrityError, SchemaError
-from .files import atomic_write_bytes, file_sha256, file_sha256_bytes
+from .files import atomic_write_bytes, file_sha256_bytes
 
 REVERT_COMMAND = "python -m analysis data revert"
 LICENSES = {
@@ -391,8 +391,3 @@ def undo_advice(catalog: Catalog, name: str, error: DataIntegrityError) -> DataI
              f"`python -m analysis data accept {name}`; to undo it, `{REVERT_COMMAND} {name}` (restores the file and its "
              "catalog entry together)")
 
-
-def file_matches(catalog: Catalog, name: str) -> bool:
-    """Does dataset ``name``'s file exist with its accepted checksum?"""
-    path = catalog.path(name)
-    return path.is_file() and f"sha256:{file_sha256(path)}" == catalog.entry(name).get("hash")
