@@ -58,7 +58,7 @@ class Catalog:
     def load(cls, layout: Layout | None = None, *, accepting: bool = False) -> "Catalog":
         """Parse and check the descriptor's structure (no data files are read).
 
-        ``accepting`` (``data accept``) lets a resource lack its hash and bytes: accepting records them.
+        ``accepting`` (``data accept``) lets a resource lack its hash, bytes and obtained.accessed: accepting records them.
         """
         layout = layout or Layout.find()
         path = layout.datapackage
@@ -158,7 +158,9 @@ class Catalog:
             if not isinstance(obtained, dict) or obtained.get("method") not in OBTAINED_METHODS:
                 method = obtained.get("method") if isinstance(obtained, dict) else obtained
                 raise CatalogError(f"{where}: obtained.method must be one of {', '.join(OBTAINED_METHODS)}, found {method!r}")
-            if not ISO_DATE.match(str(obtained.get("accessed", ""))):
+            if accepting and "accessed" not in obtained:
+                pass  # recorded by the accept
+            elif not ISO_DATE.match(str(obtained.get("accessed", ""))):
                 raise CatalogError(f"{where}: obtained.accessed must be an ISO date YYYY-MM-DD, found {obtained.get('accessed')!r}")
             confidence = res["confidence"]
             if not isinstance(confidence, str) or confidence.split(":", 1)[0].strip() not in CONFIDENCE_LEVELS:
@@ -183,7 +185,8 @@ class Catalog:
             raise CatalogError(
                 f"no dataset named {name!r} in {self.layout.relative(self.layout.datapackage)}"
                 f"{did_you_mean(name, self.resources)}",
-                hint="check the name (python -m analysis data list) or add the dataset to the catalog",
+                hint="check the name (python -m analysis data list), or catalog a new file with "
+                     "`python -m analysis data add data/raw/<source-id>/<table>.csv ...`",
             ) from None
 
     def path(self, name: str) -> Path:
@@ -201,7 +204,7 @@ class Catalog:
         if not path.is_file():
             raise DataIntegrityError(
                 f"{rel} (dataset {name}) is missing",
-                hint=f"restore it with: git checkout -- {rel}",
+                hint=f"restore it with `python -m analysis data revert {name}` (or `git checkout -- {rel}`)",
             )
         actual = file_sha256(path)
         expected = entry["hash"].split(":", 1)[1]
@@ -211,7 +214,8 @@ class Catalog:
                 f"    expected sha256 {expected}\n    actual   sha256 {actual}",
                 hint=(
                     f"if the edit is deliberate, review it with `python -m analysis data diff {name}` and "
-                    f"accept it with `{ACCEPT_COMMAND} {name}`; otherwise `git checkout -- {rel}`"
+                    f"accept it with `{ACCEPT_COMMAND} {name}`; to undo it, `python -m analysis data revert {name}` "
+                    "(restores the file and its catalog entry together)"
                 ),
             )
         return actual
@@ -480,23 +484,6 @@ def read_typed(catalog: Catalog, name: str):
             frame[f["name"]] = frame[f["name"]].map(
                 lambda v: True if v in true else False if v in false else pd.NA).astype("boolean")
     return frame
-
-
-def preflight(catalog: Catalog, names) -> None:
-    """Checks before kernels: verify the checksum of every dataset in ``names``, then its schema.
-
-    Raises DataIntegrityError / SchemaError naming the file before anything is written; only when
-    every file passed are the newly validated typed tables cached (so the runs do not validate again).
-    """
-    names = sorted(set(names))
-    hashes = {name: catalog.verify_checksum(name) for name in names}
-    fresh = {}
-    for name in names:
-        if not table_cache_path(catalog, name, hashes[name]).is_file():
-            catalog.validate(name)
-            fresh[name] = read_typed(catalog, name)
-    for name, frame in fresh.items():
-        store_table(catalog, name, hashes[name], frame)
 
 
 def credit(entry: dict) -> str:

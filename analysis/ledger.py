@@ -527,8 +527,12 @@ def check_drift(layout: Layout, rows: list[dict]) -> list[dict]:
 
 
 def _number(value):
-    """A reproduced value without float noise (770.5500000000001 -> 770.55)."""
-    return float(f"{value:.12g}") if isinstance(value, float) else value
+    """A reproduced value without float noise (770.5500000000001 -> 770.55), and a whole number without a
+    decimal point (a rank 1.0 -> 1, a count 23.0 -> 23)."""
+    if not isinstance(value, float) or value != value or value in (float("inf"), float("-inf")):
+        return value
+    value = float(f"{value:.12g}")
+    return int(value) if value.is_integer() else value
 
 
 def describe_change(change: dict, *, with_causes: bool = True) -> str:
@@ -536,9 +540,9 @@ def describe_change(change: dict, *, with_causes: bool = True) -> str:
     and per changed data row."""
     before, after = change["before"], change["after"]
     if change["change"] == "added":
-        return f"{change['claim']}: new claim, {after['reproduced']} ({after['verdict']})"
+        return f"{change['claim']}: new claim, {_number(after['reproduced'])} ({after['verdict']})"
     if change["change"] == "removed":
-        return f"{change['claim']}: no longer in the ledger (was {before['reproduced']}, {before['verdict']})"
+        return f"{change['claim']}: no longer in the ledger (was {_number(before['reproduced'])}, {before['verdict']})"
     line = (f"{change['claim']}: {_number(before['reproduced'])} ({before['verdict']}) -> "
             f"{_number(after['reproduced'])} ({after['verdict']})")
     if not with_causes or not change.get("causes"):
