@@ -171,8 +171,11 @@ def test_the_package_has_no_import_cycle():
     for path in package.rglob("*.py"):
         name = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
         pkg = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+                       for n in ast.walk(block)}  # `if TYPE_CHECKING:` imports are for type checkers, not run
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level and id(node) not in typing_only:
                 base = ".".join(pkg.split(".")[: len(pkg.split(".")) - node.level + 1] + ([node.module] if node.module else []))
                 for target in [base, *(f"{base}.{a.name}" for a in node.names)]:
                     if target in names and target != name and not name.startswith(target + "."):
