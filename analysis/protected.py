@@ -187,6 +187,7 @@ def describe(changes: list[Change]) -> str:
     lines = []
     for c in changes:
         state = "restored" if c.restored and c.what != "added" else ("removed" if c.restored else "NOT restored")
-        kept = f"; the run's version is kept in {c.kept}" if c.kept and c.what != "deleted" else ""
+        kept = (f"; the version found after the run is kept in {c.kept}, to copy back if it was your own edit made "
+                "during the build" if c.kept and c.what != "deleted" else "")
         lines.append(f"{c.path} ({c.what}, {state}{kept})")
     return "\n    ".join(lines)

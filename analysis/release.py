@@ -72,16 +72,19 @@ def uncommitted_files(layout: Layout) -> list[str] | None:
 
 def check_tree(layout: Layout, *, allow_dirty: bool, echo=print) -> dict:
     """The source state a release records; ReleaseError for a dirty tree (or no git) unless ``allow_dirty``."""
-    from .report import git_commit
+    from .report import git_state
 
     changed = uncommitted_files(layout)
-    commit, _ = git_commit(layout.root)
+    commit, _, why = git_state(layout.root)
     if changed is None:
         if not allow_dirty:
-            raise ReleaseError("the project is not a git checkout with a commit, so a release could not name the "
-                               "sources it was built from",
-                               hint="commit the project (git init; git add -A; git commit), build, then release; "
-                                    "or pass --allow-dirty to record it anyway (the release says so)")
+            missing = why == "git was not found on PATH"
+            raise ReleaseError((f"{why}, so a release could not name the sources it was built from" if missing else
+                                "the project is not a git checkout with a commit, so a release could not name the "
+                                "sources it was built from"),
+                               hint=("install git (or put it on PATH), then release; " if missing else
+                                     "commit the project (git init; git add -A; git commit), build, then release; ")
+                                    + "or pass --allow-dirty to record it anyway (the release says so)")
     elif changed and not allow_dirty:
         shown = "\n    ".join(changed[:20]) + (f"\n    ... and {len(changed) - 20} more" if len(changed) > 20 else "")
         raise ReleaseError(f"the working tree has {len(changed)} uncommitted change(s), so the release would not match "
@@ -90,8 +93,9 @@ def check_tree(layout: Layout, *, allow_dirty: bool, echo=print) -> dict:
                                 "build anyway (the release says so)")
     dirty = changed is None or bool(changed)
     if dirty:
-        echo(f"Warning: releasing with --allow-dirty from {'a tree that is not a git checkout' if changed is None else f'{len(changed)} uncommitted change(s)'}"
-             "; the release records it.")
+        state = f"a tree with no commit to name ({why or 'not a git checkout'})" if changed is None else \
+            f"{len(changed)} uncommitted change(s)"
+        echo(f"Warning: releasing with --allow-dirty from {state}; the release records it.")
     return {"commit": commit, "dirty": dirty, "allow_dirty": allow_dirty and dirty, "uncommitted": changed or []}
 
 
@@ -156,9 +160,6 @@ def record_release(layout: Layout, *, allow_dirty: bool = False, echo=print) -> 
             os.replace(tmp, folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    if info.get("no_commit_reason"):
-        echo(f"Note: this release records no source commit: {info['no_commit_reason']} (see "
-             f"{layout.relative(folder / 'summary.md')}); release from a git checkout with git on PATH to record it.")
     not_approved = [f for f, e in figures.items() if e["status"] != "approved"]
     if not_approved:
         echo(f"Note: {len(not_approved)} of {len(figures)} figure(s) are not approved in this release "

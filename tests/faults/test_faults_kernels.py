@@ -144,8 +144,8 @@ def test_a_run_that_changes_protected_files_fails_naming_them_and_they_are_put_b
                     "os.remove('data/raw/src-one/values.csv')\n")
     proc = built.fails("build", "--no-render", "beta", says=(
         "notebook run beta/default changed files that only explicit commands may change",
-        "claims/lock.json (modified, restored; the run's version is kept in "
-        "_build/failed/protected/beta/default/claims/lock.json)",
+        "claims/lock.json (modified, restored; the version found after the run is kept in "
+        "_build/failed/protected/beta/default/claims/lock.json, to copy back if it was your own edit",
         "data/raw/src-one/values.csv (deleted, restored)",
         "reviews/beta/forged.yml (added, removed",
         "a notebook may write only its own outputs"))

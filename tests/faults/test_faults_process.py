@@ -14,10 +14,17 @@ import time
 from .conftest import needs_mounts, sha
 
 
+def _default_sigint() -> None:
+    # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt handler: give the build Ctrl-C's default, as a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_build(project, *args):
     env = {k: v for k, v in os.environ.items() if k != "CLAIMCHECK_PROJECT_ROOT"}
     return subprocess.Popen([sys.executable, "-m", "analysis", "build", "--no-render", *args], cwd=project.root,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_default_sigint)
 
 
 def wait_for(predicate, timeout=120):
@@ -34,7 +41,12 @@ def kill_group(proc, sig=signal.SIGKILL):
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
-    return proc.communicate(timeout=60)
+    try:
+        return proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # never leave a build running into the next scenario's copy
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
 
 
 def started_cell(project, address):

@@ -143,8 +143,11 @@ def test_without_git_provenance_and_release_say_why_no_commit_is_recorded(built,
     (bare / "python").symlink_to(sys.executable)
     env = {"PATH": str(bare)}
     built.ok("build", "--no-render", env=env)
-    proc = built.ok("release", env=env)
-    assert "Note: this release records no source commit: git was not found on PATH" in proc.stdout
+    built.fails("release", env=env, says=("git was not found on PATH, so a release could not name the sources",
+                                          "install git", "--allow-dirty"))
+    assert not built.path("releases").exists()
+    proc = built.ok("release", "--allow-dirty", env=env)
+    assert "Warning: releasing with --allow-dirty from a tree with no commit to name (git was not found on PATH)" in proc.stdout
     summary = next(built.path("releases").glob("v*/summary.md")).read_text()
     assert "- source commit: none (git was not found on PATH)" in summary
     assert os.environ.get("PATH")  # the test's own environment is untouched
