@@ -8,8 +8,10 @@ document's reference date; the order of the tests is the policy's:
 * ``reproduced``              data for the claim's own measure agree with the stated value;
 * ``reproduced-with-caveat``  they agree, with a minor flaw the notebook states (attribution, source
                               year, rounding, a looser wording of the same measure);
-* ``mislabelled``             the stated number is printed in the cited source (or the chain it
-                              traces to), but for another measure, population, unit or scope;
+* ``mislabelled``             the stated number is printed in the claim's chain of origin (the cited
+                              source, what it cites, or a publication the document demonstrably
+                              reproduces: the register's ``origin``), but for another measure,
+                              population, unit or scope;
 * ``outdated``                the number was true at an earlier date, not at the document's date;
 * ``not-reproduced``          the data for the claim's measure contradict it;
 * ``unverifiable``            no data for the claim's measure could be reached (a reason is required).
