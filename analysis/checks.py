@@ -530,7 +530,7 @@ class _Checker:
                          "`python -m analysis build` to execute the notebook")
             self.embeds.append((figure_id, loc, False))
             return
-        from .review import cell_labels
+        from .cells import cell_labels
 
         cells = cell_labels(nb)
         if label not in cells:

@@ -48,9 +48,9 @@ from .paths import Layout
 
 GENERATED_FILES = ("_metadata.yml", "_appendix-metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd",
                    "_verdict-policy.qmd", "_changes.qmd", "_figures.qmd", "_data-sources.qmd", "_runs.qmd",
-                   "_reviews.qmd")
+                   "_reviews.qmd", "_review-progress.qmd")
 #: the generated parts of each rendered document (the checks apply the report's limits to the first)
-REPORT_FILES = ("_summary.qmd", "_ledger.qmd", "_claims.qmd", "_verdict-policy.qmd", "_changes.qmd")
+REPORT_FILES = ("_summary.qmd", "_ledger.qmd", "_claims.qmd", "_verdict-policy.qmd", "_changes.qmd", "_review-progress.qmd")
 APPENDIX_FILES = ("_figures.qmd", "_data-sources.qmd", "_runs.qmd", "_reviews.qmd")
 #: a grouped credit cites at most this many of its sources (those with the most tables)
 GROUPED_CITES = 4
@@ -68,9 +68,12 @@ def generate(context, result) -> bool:
     Skipped (returns False) when none of their inputs changed since they were last written, so a
     build that executes nothing also regenerates nothing.
     """
+    from .review.figures import index_intact
+
     stamp = context.layout.generated_report_dir / ".inputs.sha256"
     key = inputs_fingerprint(context.layout, result)
     present = all((context.layout.generated_report_dir / name).is_file() for name in GENERATED_FILES)
+    present = present and index_intact(context.layout)  # a damaged figure index is written again
     if present and stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
         return False
     stamp.unlink(missing_ok=True)
@@ -371,6 +374,7 @@ class _Data:
         self.documents = register.documents if register is not None else {}
         self.embedded: list[str] = []
         self.in_appendix: list[str] = []
+        self.shown_under: dict[str, str] = {}  # figure id -> the claim whose section shows it
         self.stems = {"report": output_stem(self.version), "appendix": appendix_stem(self.version)}
 
     # --- claims ---
@@ -579,6 +583,7 @@ class _Data:
                         view["see_also"].append(label)
                     else:
                         view["figures"].append(self.figure_view(address, label))
+                        self.shown_under.setdefault(f"{address}#{label}", r["claim"])
                         shown.add(label)
                 view["robustness"] = self.robustness(r, self.claim_of(r["claim"]))
                 claims.append(view)
@@ -825,7 +830,8 @@ def render_template(name: str, **data) -> str:
 
 def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict], manifest: dict) -> dict[str, Path]:
     """Write every generated report file and the review packets; return the files by name."""
-    from .review import write_packets
+    from .review.packets import write_packets
+    from .review.records import count_progress
 
     d = _Data(layout, project=project, catalog=catalog, register=register, rows=rows, manifest=manifest)
     common = {"version": d.version, "info": d.info, "stems": d.stems}
@@ -834,6 +840,9 @@ def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict
     texts = {
         "_claims.qmd": render_template("claims.qmd.j2", groups=groups, **common),
         "_ledger.qmd": render_template("ledger.qmd.j2", documents=d.ledger_data(), **common),
+        # after the claims: the same counts as `review list` and the review app (records.progress)
+        "_review-progress.qmd": render_template("review-progress.qmd.j2", progress=count_progress(
+            d.status[f].state for f in dict.fromkeys(d.embedded) if f in d.status), **common),
         "_summary.qmd": render_template("summary.qmd.j2", **d.summary_data(), changes=d.changes_data(), **common),
         "_changes.qmd": render_template("changes.qmd.j2", changes=d.changes_data(), **common),
         "_verdict-policy.qmd": render_template("verdict-policy.qmd.j2", policy=verdict_policy(layout), **common),
@@ -853,5 +862,5 @@ def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict
         write_if_changed(out / name, texts[name])
         paths[name] = out / name
     write_packets(layout, d.figures, manifest=manifest, catalog=catalog, build=d.info,
-                  review_status=d.status, in_report=set(d.embedded))
+                  review_status=d.status, in_report=d.embedded, shown_under=d.shown_under)
     return paths

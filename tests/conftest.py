@@ -140,16 +140,16 @@ def mini(tmp_path) -> TempProject:
 
 
 @pytest.fixture(scope="session")
-def real_project_checked(tmp_path_factory):
-    """The real project copied and checked once per test session (`python -m analysis check`, which builds every
-    run): (project, completed process). The one real-project build of the session; read it, do not change it."""
-    project = copy_project(REPO, tmp_path_factory.mktemp("real") / "project")
-    return project, project.cli("check", timeout=2400)
-
-
-@pytest.fixture(scope="session")
 def built_mini(tmp_path_factory) -> TempProject:
     """A copy of the small project built once per session (read-only use)."""
     project = copy_project(FIXTURES / "miniproject", tmp_path_factory.mktemp("built") / "mini")
     project.cli("build", "--no-render", check=True)
     return project
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory) -> tuple[TempProject, subprocess.CompletedProcess]:
+    """The real project copied and built once per session with `check` (build without render, then compare
+    with claims/lock.json): (project, the completed `check`). Read it; copy it to change it."""
+    project = copy_project(REPO, tmp_path_factory.mktemp("real") / "project")
+    return project, project.cli("check", timeout=2400)

@@ -7,7 +7,7 @@ A rationale, reason or note (caveat, confidence, coverage) of a ledger row fails
 - converts an amount of one year at a rate printed in another without saying so.
 
 The checks read the ledger of the test session's one build of the real project (the fixture
-``real_project_checked``, shared with tests/test_real_project.py), so they add no build time; the first
+``real_build``, shared with tests/test_real_project.py), so they add no build time; the first
 tests show, on the stale texts the 2026 audit found, that each check fails where it should.
 """
 
@@ -132,8 +132,8 @@ def test_an_amount_converted_at_another_year_s_rate_without_saying_so_is_stale()
 
 # --- the current build ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def real_ledger(real_project_checked):
-    project, proc = real_project_checked
+def real_ledger(real_build):
+    project, proc = real_build
     if not project.path("_build/ledger.json").is_file():
         pytest.fail("the session's real-project build wrote no ledger:\n" + proc.stdout[-2000:] + proc.stderr[-2000:])
     return project

@@ -8,8 +8,8 @@ import yaml
 from analysis.claims import VERDICTS
 
 
-def test_real_project_builds_every_claim_and_matches_the_lock(real_project_checked):
-    project, proc = real_project_checked
+def test_real_project_builds_every_claim_and_matches_the_lock(real_build):
+    project, proc = real_build  # the session's one build of the real project (other tests read it too)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "No drift" in proc.stdout
 

@@ -43,6 +43,12 @@ def run(args) -> int:
           f"{len(result.current)} current. Outputs:")
     for line in summary_lines(layout, result):
         print(line)
+    if result.report_generated:
+        from ..review.records import again_notice
+
+        notice = again_notice(layout)
+        if notice:
+            print(notice)
     if args.no_render or not result.report_generated:
         return EXIT_OK
     try:

@@ -23,15 +23,26 @@ def add_parser(sub) -> None:
 
 
 def run_add(args) -> int:
+    from ..errors import ClaimcheckError
     from ..paths import Layout
     from ..report import regenerate
-    from ..review import add_review
+    from ..review.records import add_review
 
     layout = Layout.find()
-    path = add_review(layout, args.figure, reviewer=args.reviewer, decision=args.decision, comment=args.comment)
-    print(f"Recorded {args.decision} review of {args.figure.strip()} by {args.reviewer.strip()} in {layout.relative(path)} "
+    recorded = add_review(layout, args.figure, reviewer=args.reviewer, decision=args.decision, comment=args.comment)
+    where = layout.relative(recorded.path)
+    if not recorded.new:
+        print(f"Already recorded: the latest review of {args.figure.strip()} is this same review, in {where}; "
+              "nothing new was written.")
+        return 0
+    print(f"Recorded {args.decision} review of {args.figure.strip()} by {args.reviewer.strip()} in {where} "
           f"(the plotted rows it saw are kept under {layout.relative(layout.reviews_dir)}/_data/); commit both with the code.")
-    if regenerate(layout):
+    try:
+        updated = regenerate(layout)
+    except (ClaimcheckError, OSError) as exc:  # the record is written: say why the report lags, never fail now
+        print(f"Report sources not updated now ({getattr(exc, 'message', None) or exc}); the next build includes the review.")
+        return 0
+    if updated:
         print("Report sources updated with the new review status.")
     else:
         print("Report sources not updated now (no complete build, or a build is running); the next build includes the review.")
@@ -41,7 +52,8 @@ def run_add(args) -> int:
 def run_list(args) -> int:
     from ..errors import ReviewError
     from ..paths import Layout
-    from ..review import close_matches, load_reviews, read_index, status_of
+    from ..review.records import close_matches, load_reviews, progress, progress_text, status_of
+    from ..review.figures import read_index
 
     layout = Layout.find()
     index = read_index(layout)
@@ -64,6 +76,8 @@ def run_list(args) -> int:
             for r in status.records:
                 print(f"{'':<{width}}    {r['date']}  {r['reviewer']}: {r['decision']} "
                       f"(sha256 {str(r['figure_sha256'])[:12]}) {r.get('comment', '')}")
+    if not args.figures:
+        print(f"Review progress: {progress_text(progress(layout))}.")
     return 0
 
 

@@ -1,13 +1,22 @@
-"""Peer review of figures: records written by `review add`, refused for figures the build did not draw,
-and a figure whose checksum changes after review shows as "needs review again" in `status` and the report."""
+"""Review records and status (analysis.review.records): records written by `review add`, all or nothing,
+refused for figures the build did not draw and for over-long fields; a figure whose checksum changes after
+review shows as "needs review again" in `status`, `build` and the report, naming the datasets whose rows
+changed; a damaged figure index is named and rebuilt."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
+import pytest
 import yaml
+from conftest import TempProject
 from report_helpers import FIGURE, build, generated, index, report_mini, review_records, set_value
 
-from analysis.review import (
-    STATUS_AGAIN, STATUS_APPROVED, STATUS_CHANGES, STATUS_NONE, cell_options, close_matches, derivation, status_of,
+from analysis.cells import cell_options
+from analysis.review.records import (
+    COMMENT_MAX, REVIEWER_MAX, SLUG_MAX, STATUS_AGAIN, STATUS_APPROVED, STATUS_CHANGES, STATUS_NONE, close_matches,
+    status_of,
 )
 
 
@@ -35,20 +44,28 @@ def test_review_flow_from_record_to_needs_review_again(tmp_path):
     assert "**Review:** approved by Ada Lovelace" in generated(project, "_claims.qmd")
     listing = project.cli("review", "list", check=True).stdout
     assert f"{FIGURE}  approved by Ada Lovelace" in listing and "alpha/later#fig-shares    not reviewed" in listing
-    assert "figures: 2 (1 approved, 1 not reviewed)" in project.cli("status", check=True).stdout
+    status = project.cli("status", check=True).stdout
+    assert "figures: 2 (1 approved, 1 not reviewed)" in status
+    assert "review progress: 1 of 1 report figure approved, 0 changes requested, 0 not reviewed, 0 need review again" in status
 
     # the data change so that the figure changes: it needs review again
     set_value(project, "data/raw/src-one/values.csv", "CHN", 2020, 0.27)
-    build(project)
+    built = project.cli("build", "--no-render", check=True).stdout
+    assert ("Review: 1 approved figure changed since approval and needs review again (alpha/default#fig-shares): "
+            "`python -m analysis status` lists what changed") in built
     after = index(project)["figures"][FIGURE]["sha256"]
     assert after != before
     status = project.cli("status", check=True).stdout
     assert "needs review again (1)" in status
     assert f"  {FIGURE}: needs review again (last review: approved by Ada Lovelace" in status
     assert f"now sha256 {after[:12]}" in status
+    assert "    datasets changed since the review: src-one.values\n" in status  # named, then the plotted rows
     assert "    ~ changed  CHN | 2020 | share | fraction | Table 1: value: 0.25 -> 0.27" in status
     packet_readme = project.path("_build/review/alpha/default/fig-shares/README.md").read_text()
     assert "What changed in the plotted rows since that review:" in packet_readme and "value: 0.25 -> 0.27" in packet_readme
+    # the dataset's own changed row, as `data diff` prints it
+    assert "Datasets whose rows changed since that review:" in packet_readme
+    assert "  ~ changed  CHN | 2020 | share: value: 0.25 -> 0.27" in packet_readme
     claims = generated(project, "_claims.qmd")
     assert "**Review:** **needs review again (last review: approved by Ada Lovelace" in claims
     escaped = FIGURE.replace("#", "\\#")  # Markdown text, not a code span, in the appendix table
@@ -58,11 +75,14 @@ def test_review_flow_from_record_to_needs_review_again(tmp_path):
     assert project.path("_build/review/alpha/default/fig-shares/README.md").read_text().count("needs review again") == 1
     # what changed since the approval: the plotted rows as approved against the current ones
     from analysis.paths import Layout
-    from analysis.review import data_change, load_reviews
+    from analysis.review.records import data_change, load_reviews
 
     [approval] = load_reviews(Layout(project.root))[FIGURE]
     change = data_change(Layout(project.root), FIGURE, approval, index(project)["figures"][FIGURE])
     assert change.lines() == ["~ changed  CHN | 2020 | share | fraction | Table 1: value: 0.25 -> 0.27"]
+    [dataset] = change.datasets
+    assert dataset.name == "src-one.values" and dataset.path == "data/raw/src-one/values.csv"
+    assert dataset.rows == ["~ changed  CHN | 2020 | share: value: 0.25 -> 0.27"]
 
     # a new review of the new figure settles it
     project.cli("review", "add", FIGURE, "--reviewer", "Grace Hopper", "--decision", "changes-requested",
@@ -102,7 +122,7 @@ def test_review_before_any_build_is_refused(tmp_path):
 def test_malformed_review_record_is_named(built_mini):
     from analysis.errors import ReviewError
     from analysis.paths import Layout
-    from analysis.review import load_reviews
+    from analysis.review.records import load_reviews
 
     layout = Layout(built_mini.root)
     bad = built_mini.path("reviews/alpha/default/fig-shares/20260101T000000Z-x.yml")
@@ -127,6 +147,8 @@ def record(date, decision="approved", sha="a" * 64):
 
 def test_status_rules():
     assert status_of("a" * 64, []).state == STATUS_NONE
+    assert status_of("a" * 64, []).describe() == "not reviewed" and status_of("a" * 64, []).detail() == ""
+    assert status_of("a" * 64, [record("2026-01-01T00:00:00+00:00")]).detail() == "by R on 2026-01-01"
     assert status_of("a" * 64, [record("2026-01-01T00:00:00+00:00")]).state == STATUS_APPROVED
     assert status_of("b" * 64, [record("2026-01-01T00:00:00+00:00")]).state == STATUS_AGAIN
     later_changes = [record("2026-01-02T00:00:00+00:00", "changes-requested"), record("2026-01-01T00:00:00+00:00")]
@@ -144,63 +166,73 @@ def test_cell_options_and_close_matches():
     assert "beta/default#tbl-summary" in close_matches("beta/default#fig-gone", known)
 
 
-NOTEBOOK = {"cells": [
-    {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "year = 2010\nunused = 1\n"},
-    {"cell_type": "code", "metadata": {}, "source": [
-        "%matplotlib inline\n", "import analysis\n", "import pandas as pd\n", "from analysis import figures\n",
-        "one = analysis.load('src-one.values')\n", "two = analysis.load('src-two.values')\n"]},
-    {"cell_type": "markdown", "metadata": {}, "source": "## Method"},
-    {"cell_type": "code", "metadata": {}, "source": [
-        "rows = one[one.year <= year].copy()\n", "rows['pct'] = rows['value'] * 100\n",
-        "other = two.groupby('entity').sum()\n", "for r in []:\n", "    rows.loc[len(rows)] = r\n"]},
-    {"cell_type": "code", "metadata": {}, "source": "#| label: fig-x\nax = rows.plot()\n"},
-    {"cell_type": "code", "metadata": {}, "source": "figures.record('fig-x', rows, datasets=[one])\nfigures.record('fig-y', other, datasets=[two])\n"},
-]}
+# --- all or nothing, limits, damaged build outputs --------------------------------------------------------
+@pytest.fixture
+def built(built_mini, tmp_path):
+    """A writable copy of the session's built mini project (build outputs included, no reviews)."""
+    shutil.copytree(built_mini.root, tmp_path / "mini", ignore=shutil.ignore_patterns("reviews", ".build.lock"))
+    return TempProject(tmp_path / "mini")
 
 
-def test_derivation_is_the_def_use_slice_of_the_plotted_rows():
-    text = derivation(NOTEBOOK, "fig-x")
-    kept = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert kept == [
-        "year = 2010",
-        "import analysis",
-        "one = analysis.load('src-one.values')",
-        "rows = one[one.year <= year].copy()",
-        "rows['pct'] = rows['value'] * 100",
-        "for r in []:",
-        "    rows.loc[len(rows)] = r",
-        "figures.record('fig-x', rows, datasets=[one])",
-    ]
-    assert "# --- cell 0 (parameters)" in text and "# --- cell 3" in text
-    other = derivation(NOTEBOOK, "fig-y")
-    assert "two = analysis.load('src-two.values')" in other and "src-one" not in other and "year" not in other
-    assert derivation(NOTEBOOK, "fig-z") is None
+def add(project, *, reviewer="Ada", decision="approved", comment="rows match"):
+    return project.cli("review", "add", FIGURE, "--reviewer", reviewer, "--decision", decision, "--comment", comment)
 
 
-def test_a_packet_is_rewritten_when_its_inputs_change_and_restored_when_a_file_is_gone(tmp_path):
-    import json
+def test_fields_have_limits_and_the_name_is_slugged_to_a_short_file_name(built):
+    long_name = add(built, reviewer="M" * 300)  # was a 500 in the app (file name too long)
+    assert long_name.returncode == 1 and "Traceback" not in long_name.stderr
+    assert f"the reviewer's name has 300 characters; at most {REVIEWER_MAX} are allowed" in long_name.stderr
+    huge = add(built, comment="x" * (COMMENT_MAX + 1))
+    assert huge.returncode == 1 and f"the comment has {COMMENT_MAX + 1} characters; at most {COMMENT_MAX}" in huge.stderr
+    two_lines = add(built, reviewer="Ada\nMallory")
+    assert two_lines.returncode == 1 and "must be one line" in two_lines.stderr
+    assert review_records(built) == []
+    prefix = "Ada Augusta King, Countess of Lovelace, née Byron, "
+    name = prefix + "x" * (REVIEWER_MAX - len(prefix))
+    add(built, reviewer=name).check_returncode()
+    [path] = review_records(built)
+    slug = path.stem.split("-", 1)[1]
+    assert len(slug) <= SLUG_MAX and slug.startswith("ada-augusta-king-countess-of-lovelace")
+    assert yaml.safe_load(path.read_text())["reviewer"] == name  # the name itself is kept whole
 
-    project = report_mini(tmp_path / "mini")
-    build(project)
-    packet = project.path("_build/review/alpha/default/fig-shares")
-    keys = json.loads(project.path("_build/.state/packet-inputs.json").read_text())
-    assert set(keys) == set(index(project)["figures"])  # one key per figure, outside the packets
-    provenance = json.loads((packet / "provenance.json").read_text())
-    # build-wide facts (date, commit, data checksum) are in the index once, not in every packet
-    assert provenance["report"] == {"version": index(project)["project_version"]}
-    assert index(project)["build"]["data_sha256"]
 
-    from analysis.paths import Layout
-    from analysis.report import regenerate
+def test_the_same_review_again_writes_no_duplicate(built):
+    first = add(built)
+    assert first.returncode == 0 and first.stdout.startswith("Recorded approved review")
+    again = add(built)
+    assert again.returncode == 0 and "Already recorded" in again.stdout and "nothing new was written" in again.stdout
+    assert len(review_records(built)) == 1
+    assert add(built, comment="checked the axes too").returncode == 0  # a different review is recorded
+    assert len(review_records(built)) == 2
 
-    readme = (packet / "README.md").read_text()
-    (packet / "provenance.json").unlink()
-    assert regenerate(Layout(project.root))  # what a review submission or a changed input does
-    assert json.loads((packet / "provenance.json").read_text()) == provenance  # a missing file: written again
-    assert (packet / "README.md").read_text() == readme
 
-    set_value(project, "data/raw/src-one/values.csv", "CHN", 2020, 0.27)  # the figure's rows change
-    build(project)
-    after = json.loads(project.path("_build/.state/packet-inputs.json").read_text())
-    assert after[FIGURE] != keys[FIGURE]
-    assert "0.27" in (packet / "data.csv").read_text()
+def test_a_damaged_figure_index_is_named_and_rebuilt_by_the_next_build(built):
+    path = built.path("_build/review/index.json")
+    good = path.read_text()
+    path.write_text(good[: len(good) // 2])  # truncated
+    for args in (("review", "list"), ("status",), ("review", "add", FIGURE, "--reviewer", "Ada", "--decision", "approved")):
+        proc = built.cli(*args)
+        assert proc.returncode == 1, args
+        assert "_build/review/index.json (the figure index of the last build) is damaged: not valid JSON at line" in proc.stderr
+        assert "run `python -m analysis build` to write it again" in proc.stderr and "Traceback" not in proc.stderr
+    assert review_records(built) == []
+    path.unlink()
+    proc = built.cli("review", "list")
+    assert proc.returncode == 1 and "_build/review/index.json (the figure index of the last build) is missing" in proc.stderr
+    build(built)  # nothing is stale: only the report sources and packets are written again
+    assert json.loads(path.read_text())["figures"].keys() == json.loads(good)["figures"].keys()
+    assert built.cli("review", "list").returncode == 0
+
+
+def test_a_folder_in_place_of_the_build_lock_stops_review_add_before_it_writes(built):
+    lock = built.path("_build/.build.lock")
+    lock.unlink(missing_ok=True)
+    lock.mkdir()
+    proc = add(built)
+    assert proc.returncode == 1 and "Recorded" not in proc.stdout
+    assert "_build/.build.lock is not a file" in proc.stderr and "rm -r _build/.build.lock" in proc.stderr
+    assert review_records(built) == [] and not built.path("reviews").exists()
+    lock.rmdir()
+    retry = add(built)
+    assert retry.returncode == 0 and "Report sources updated" in retry.stdout
+    assert len(review_records(built)) == 1  # one record, not two
