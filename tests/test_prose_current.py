@@ -139,14 +139,22 @@ def real_ledger(real_build):
     return project
 
 
-def printed_days_of(project, datasets: list[str]) -> set[str]:
+def printed_days_reader(project):
+    """A function giving the ISO days printed in a list of the project's datasets (each file read once)."""
     catalog = json.loads(project.path("data/datapackage.json").read_text(encoding="utf-8"))
     paths = {r["name"]: r["path"] for r in catalog["resources"]}
-    days = set()
-    for name in datasets:
-        if name in paths:
-            days |= {m.group(0) for m in ISO_DAY.finditer((Path(project.root) / "data" / paths[name]).read_text(encoding="utf-8"))}
-    return days
+    cache: dict[str, set[str]] = {}
+
+    def days_of(datasets: list[str]) -> set[str]:
+        days = set()
+        for name in datasets:
+            if name in paths and name not in cache:
+                text = (Path(project.root) / "data" / paths[name]).read_text(encoding="utf-8")
+                cache[name] = {m.group(0) for m in ISO_DAY.finditer(text)}
+            days |= cache.get(name, set())
+        return days
+
+    return days_of
 
 
 def test_no_prose_of_the_current_build_contradicts_it(real_ledger):
@@ -155,10 +163,12 @@ def test_no_prose_of_the_current_build_contradicts_it(real_ledger):
     project = real_ledger
     register = yaml.safe_load(project.path("claims/register.yml").read_text(encoding="utf-8"))
     known = {str(d["reference_date"]) for d in register["documents"].values()}
+    claim_ids = [c["id"] for c in register["claims"]]
+    printed_days = printed_days_reader(project)
     problems = []
     for name in ("ledger.json", "ledger-runs.json"):
         for row in json.loads(project.path(f"_build/{name}").read_text(encoding="utf-8")):
             days = known | {str(v) for v in (row.get("parameters") or {}).values() if isinstance(v, str)}
-            problems += stale_statements(row, printed_days=printed_days_of(project, row.get("datasets") or []),
-                                         known_days=days, claim_ids=[c["id"] for c in register["claims"]])
+            problems += stale_statements(row, printed_days=printed_days(row.get("datasets") or []),
+                                         known_days=days, claim_ids=claim_ids)
     assert not problems, "\n".join(sorted(set(problems)))
