@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .catalog import Catalog, preflight
+from . import preflight
+from .catalog import Catalog
 from .claims import Register
 from .errors import BuildLocked, CatalogError, FileError, ProjectFileError, RegisterError
 from .execute import Executor, announce, clean_leftovers, restore_results
@@ -170,7 +171,7 @@ def execute(context: Context, selection=None, *, force=False, workers=None, time
     clean_leftovers(layout)  # partial outputs of an interrupted or killed build
     the_plan = plan(context, selection, force=force)
     todo = the_plan.to_execute
-    preflight(context.catalog, {name for run in todo for name in run.datasets})  # checks before kernels
+    preflight.check(context, todo)  # checks before kernels
     done: list[str] = []
     restored: list[str] = []
     try:

@@ -156,7 +156,8 @@ class RunCache:
             self._written_register_keys.add(run.notebook)
         for name in run.datasets:
             if name not in self._written_dataset_keys:  # many runs read the same dataset
-                entry = {k: v for k, v in self.datasets.get(name, {}).items() if k not in {"hash", "bytes", "obtained"}}
+                # the refresh spec says how to ask the publisher for a newer snapshot; no notebook reads it
+                entry = {k: v for k, v in self.datasets.get(name, {}).items() if k not in {"hash", "bytes", "obtained", "refresh"}}
                 write_if_changed(self._dataset_key(name), compact_json(entry))
                 self._written_dataset_keys.add(name)
         self._written_run_keys.add(run.address)

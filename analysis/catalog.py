@@ -58,7 +58,7 @@ class Catalog:
     def load(cls, layout: Layout | None = None, *, accepting: bool = False) -> "Catalog":
         """Parse and check the descriptor's structure (no data files are read).
 
-        ``accepting`` (``data accept``) lets a resource lack its hash and bytes: accepting records them.
+        ``accepting`` (``data accept``) lets a resource lack its hash, bytes and obtained.accessed: accepting records them.
         """
         layout = layout or Layout.find()
         path = layout.datapackage
@@ -115,7 +115,8 @@ class Catalog:
 
         Also checks what docs/conventions.md requires of provenance: every source has a locator,
         ``obtained.method`` is transcribed/downloaded, ``obtained.accessed`` is an ISO date,
-        ``confidence`` starts with high/medium/low, and an optional ``refresh`` names an http(s) CSV.
+        ``confidence`` starts with high/medium/low, and an optional ``refresh`` names a publisher interface
+        and its query (``analysis.publishers.check_spec``).
         """
         rel = self.layout.relative(self.layout.datapackage)
         resources = self.descriptor.get("resources")
@@ -157,7 +158,9 @@ class Catalog:
             if not isinstance(obtained, dict) or obtained.get("method") not in OBTAINED_METHODS:
                 method = obtained.get("method") if isinstance(obtained, dict) else obtained
                 raise CatalogError(f"{where}: obtained.method must be one of {', '.join(OBTAINED_METHODS)}, found {method!r}")
-            if not ISO_DATE.match(str(obtained.get("accessed", ""))):
+            if accepting and "accessed" not in obtained:
+                pass  # recorded by the accept
+            elif not ISO_DATE.match(str(obtained.get("accessed", ""))):
                 raise CatalogError(f"{where}: obtained.accessed must be an ISO date YYYY-MM-DD, found {obtained.get('accessed')!r}")
             confidence = res["confidence"]
             if not isinstance(confidence, str) or confidence.split(":", 1)[0].strip() not in CONFIDENCE_LEVELS:
@@ -182,7 +185,8 @@ class Catalog:
             raise CatalogError(
                 f"no dataset named {name!r} in {self.layout.relative(self.layout.datapackage)}"
                 f"{did_you_mean(name, self.resources)}",
-                hint="check the name (python -m analysis data list) or add the dataset to the catalog",
+                hint="check the name (python -m analysis data list), or catalog a new file with "
+                     "`python -m analysis data add data/raw/<source-id>/<table>.csv ...`",
             ) from None
 
     def path(self, name: str) -> Path:
@@ -200,7 +204,7 @@ class Catalog:
         if not path.is_file():
             raise DataIntegrityError(
                 f"{rel} (dataset {name}) is missing",
-                hint=f"restore it with: git checkout -- {rel}",
+                hint=f"restore it with `python -m analysis data revert {name}` (or `git checkout -- {rel}`)",
             )
         actual = file_sha256(path)
         expected = entry["hash"].split(":", 1)[1]
@@ -210,7 +214,8 @@ class Catalog:
                 f"    expected sha256 {expected}\n    actual   sha256 {actual}",
                 hint=(
                     f"if the edit is deliberate, review it with `python -m analysis data diff {name}` and "
-                    f"accept it with `{ACCEPT_COMMAND} {name}`; otherwise `git checkout -- {rel}`"
+                    f"accept it with `{ACCEPT_COMMAND} {name}`; to undo it, `python -m analysis data revert {name}` "
+                    "(restores the file and its catalog entry together)"
                 ),
             )
         return actual
@@ -263,14 +268,57 @@ def primary_key(entry: dict) -> list[str]:
 
 
 def check_refresh_spec(spec, where: str) -> None:
-    """A resource's ``refresh`` property must be {"url": "http(s)://...", "format": "csv"}."""
+    """A resource's ``refresh`` property must name a publisher interface and its query (docs/refresh.md)."""
+    from .publishers import check_spec
+
+    check_spec(spec, where)
+
+
+# Refreshable series: a table with a ``refresh`` property and its dated snapshots ------------------
+
+SNAPSHOT_SOURCE = re.compile(r"^(?P<series>[a-z0-9][a-z0-9-]*?)-(?P<month>\d{4}-\d{2})$")
+
+
+def series_key(name: str, entry: dict) -> tuple[str, str] | None:
+    """``(series, table)`` of a refreshable resource: its snapshots are ``<series>-<YYYY-MM>.<table>``.
+
+    ``refresh.series`` and ``refresh.table`` name them; by default the resource's own source id (without
+    a ``-YYYY-MM`` snapshot date) and table. None for a resource without ``refresh``."""
+    spec = entry.get("refresh")
     if not isinstance(spec, dict):
-        raise CatalogError(f"{where}: refresh must be an object {{\"url\": ..., \"format\": \"csv\"}}, found {spec!r}")
-    url = spec.get("url")
-    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-        raise CatalogError(f"{where}: refresh.url must be an http:// or https:// address, found {url!r}")
-    if spec.get("format", "csv") != "csv":
-        raise CatalogError(f"{where}: refresh.format must be 'csv' (the only format refresh can check), found {spec.get('format')!r}")
+        return None
+    source, _, table = name.partition(".")
+    match = SNAPSHOT_SOURCE.match(source)
+    return spec.get("series") or (match.group("series") if match else source), spec.get("table") or table
+
+
+def series_members(catalog: "Catalog", name: str) -> list[str]:
+    """Every resource of the refreshable series dataset ``name`` belongs to, oldest first: the tables
+    that carry the refresh spec in catalog order, then the dated snapshots by month. ``[name]`` for a
+    resource that is not refreshable."""
+    key = series_key(name, catalog.entry(name))
+    if key is None:
+        return [name]
+    series, table = key
+    bases, snapshots = [], []
+    for other, entry in catalog.resources.items():
+        if series_key(other, entry) != key:
+            continue
+        source, _, other_table = other.partition(".")
+        match = SNAPSHOT_SOURCE.match(source)
+        if match and match.group("series") == series and other_table == table:
+            snapshots.append((match.group("month"), other))
+        else:
+            bases.append(other)
+    return bases + [n for _, n in sorted(snapshots)]
+
+
+def newest(name: str, *, layout: Layout | None = None) -> str:
+    """The newest member of dataset ``name``'s refreshable series (``name`` itself if it has none).
+
+    Notebooks read "the latest data" as ``analysis.load(newest("<table>"))``: the last dated snapshot
+    accepted with ``python -m analysis data refresh``, or the table itself before the first refresh."""
+    return series_members(Catalog.read_only(layout), name)[-1]
 
 
 def describe_frictionless_error(err, key: list[str] | None = None, labels: list[str] | None = None) -> str:
@@ -436,23 +484,6 @@ def read_typed(catalog: Catalog, name: str):
             frame[f["name"]] = frame[f["name"]].map(
                 lambda v: True if v in true else False if v in false else pd.NA).astype("boolean")
     return frame
-
-
-def preflight(catalog: Catalog, names) -> None:
-    """Checks before kernels: verify the checksum of every dataset in ``names``, then its schema.
-
-    Raises DataIntegrityError / SchemaError naming the file before anything is written; only when
-    every file passed are the newly validated typed tables cached (so the runs do not validate again).
-    """
-    names = sorted(set(names))
-    hashes = {name: catalog.verify_checksum(name) for name in names}
-    fresh = {}
-    for name in names:
-        if not table_cache_path(catalog, name, hashes[name]).is_file():
-            catalog.validate(name)
-            fresh[name] = read_typed(catalog, name)
-    for name, frame in fresh.items():
-        store_table(catalog, name, hashes[name], frame)
 
 
 def credit(entry: dict) -> str:

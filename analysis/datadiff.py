@@ -344,7 +344,8 @@ def accept(catalog: Catalog, names: list[str], *, today: str | None = None,
             diff.notes.append(f"formatting normalised in {layout.relative(catalog.path(name))}: {what}")
         sha = file_sha256_bytes(data)
         entry = catalog.entry(name)
-        changed = entry.get("hash") != f"sha256:{sha}" or entry.get("bytes") != len(data)
+        changed = (entry.get("hash") != f"sha256:{sha}" or entry.get("bytes") != len(data)
+                   or "accessed" not in entry["obtained"])
         if changed or touch_unchanged:
             entry["hash"], entry["bytes"] = f"sha256:{sha}", len(data)
             entry["obtained"]["accessed"] = today

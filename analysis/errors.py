@@ -74,6 +74,11 @@ class ReviewError(ClaimcheckError):
     """A review record is malformed or names a figure that does not exist."""
 
 
+class PreflightError(ClaimcheckError):
+    """A build would fail before any kernel starts (a claim never recorded, a dataset undeclared, a file
+    missing or uncatalogued): found from the sources, nothing executed."""
+
+
 class ReleaseError(ClaimcheckError):
     """A release cannot be recorded."""
 

@@ -379,9 +379,12 @@ def causes(layout: Layout, before: dict, after: dict, *, explain_data=None) -> l
         out.append({"kind": "code", "rows": code_diff(layout, notebook, old_code),
                     "text": f"the code of notebooks/{notebook}.ipynb changed (code sha256 {old_code[:12]} -> {new_code[:12]})"})
     old_data, new_data = before.get("data_sha256") or {}, after.get("data_sha256") or {}
+    replaced = snapshot_replacements(layout, old_data, new_data)
+    for old_name, new_name in replaced.items():
+        out.append(snapshot_change(layout, old_name, old_data[old_name], new_name, new_data[new_name]))
     for dataset in sorted(set(old_data) | set(new_data)):
         a, b = old_data.get(dataset), new_data.get(dataset)
-        if a == b:
+        if a == b or dataset in replaced or dataset in replaced.values():
             continue
         if a is None:
             out.append({"kind": "data", "dataset": dataset, "rows": [], "text": f"now also computed from dataset {dataset}"})
@@ -422,6 +425,58 @@ def data_change(layout: Layout, dataset: str, old_sha: str, new_sha: str, *, cat
     more = len(lines) - len(cause["rows"])
     if more > 0:
         cause["rows"].append(f"... and {more} more (python -m analysis data diff {dataset})")
+    cause["text"] = f"{head}: {diff.summary()}"
+    return cause
+
+
+def snapshot_replacements(layout: Layout, old_data: dict, new_data: dict) -> dict[str, str]:
+    """``{old: new}`` for each dataset the claim no longer reads whose refresh series now gives it a newer
+    snapshot it does read (``data refresh --accept`` added it; analysis.catalog.series_members)."""
+    gone = [d for d in old_data if d not in new_data]
+    came = [d for d in new_data if d not in old_data]
+    if not gone or not came:
+        return {}
+    try:
+        from .catalog import Catalog, series_key
+
+        catalog = Catalog.read_only(layout)
+        keys = {d: series_key(d, catalog.entry(d)) for d in gone + came if d in catalog.resources}
+    except Exception:  # noqa: BLE001 - naming the cause must never stop a build
+        return {}
+    out = {}
+    for old in gone:
+        for new in came:
+            if keys.get(old) is not None and keys.get(old) == keys.get(new) and new not in out.values():
+                out[old] = new
+                break
+    return out
+
+
+def snapshot_change(layout: Layout, old_name: str, old_sha: str, new_name: str, new_sha: str) -> dict:
+    """A ``data`` cause: the claim now reads ``new_name``, a newer snapshot of the series ``old_name``
+    belongs to; its rows as ``data refresh`` showed them (old snapshot -> new snapshot)."""
+    from .catalog import Catalog
+    from .datadiff import diff_tables
+
+    head = f"a newer snapshot of its data was accepted: {old_name} -> {new_name}"
+    cause = {"kind": "data", "dataset": new_name, "replaces": old_name, "before_sha256": old_sha,
+             "after_sha256": new_sha, "rows": []}
+    try:
+        catalog = Catalog.read_only(layout)
+        old = content_of(layout, catalog.path(old_name), old_sha)
+        new = content_of(layout, catalog.path(new_name), new_sha)
+        entry = catalog.entry(new_name)
+    except Exception:  # noqa: BLE001 - naming the cause must never stop a build
+        old = new = None
+    if old is None or new is None:
+        cause["text"] = head
+        return cause
+    diff = diff_tables(new_name, entry, old, new, new_label=new_name, baseline_label=old_name)
+    lines = [line.strip() for line in diff.render().splitlines()[1:] if line.strip().startswith(("-", "~", "+"))]
+    cause["summary"] = diff.summary()
+    cause["rows"] = lines[:MAX_ROWS_SHOWN]
+    if len(lines) > MAX_ROWS_SHOWN:
+        cause["rows"].append(f"... and {len(lines) - MAX_ROWS_SHOWN} more")
     cause["text"] = f"{head}: {diff.summary()}"
     return cause
 
@@ -503,8 +558,12 @@ def check_drift(layout: Layout, rows: list[dict]) -> list[dict]:
 
 
 def _number(value):
-    """A reproduced value without float noise (770.5500000000001 -> 770.55)."""
-    return float(f"{value:.12g}") if isinstance(value, float) else value
+    """A reproduced value without float noise (770.5500000000001 -> 770.55), and a whole number without a
+    decimal point (a rank 1.0 -> 1, a count 23.0 -> 23)."""
+    if not isinstance(value, float) or value != value or value in (float("inf"), float("-inf")):
+        return value
+    value = float(f"{value:.12g}")
+    return int(value) if value.is_integer() else value
 
 
 def describe_change(change: dict, *, with_causes: bool = True) -> str:
@@ -512,9 +571,9 @@ def describe_change(change: dict, *, with_causes: bool = True) -> str:
     and per changed data row."""
     before, after = change["before"], change["after"]
     if change["change"] == "added":
-        return f"{change['claim']}: new claim, {after['reproduced']} ({after['verdict']})"
+        return f"{change['claim']}: new claim, {_number(after['reproduced'])} ({after['verdict']})"
     if change["change"] == "removed":
-        return f"{change['claim']}: no longer in the ledger (was {before['reproduced']}, {before['verdict']})"
+        return f"{change['claim']}: no longer in the ledger (was {_number(before['reproduced'])}, {before['verdict']})"
     line = (f"{change['claim']}: {_number(before['reproduced'])} ({before['verdict']}) -> "
             f"{_number(after['reproduced'])} ({after['verdict']})")
     if not with_causes or not change.get("causes"):

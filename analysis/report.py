@@ -376,6 +376,7 @@ class _Data:
         self.in_appendix: list[str] = []
         self.shown_under: dict[str, str] = {}  # figure id -> the claim whose section shows it
         self.stems = {"report": output_stem(self.version), "appendix": appendix_stem(self.version)}
+        self.latest = latest_lines(layout, project)
 
     # --- claims ---
     def claim_of(self, claim_id: str) -> dict:
@@ -434,6 +435,7 @@ class _Data:
             "notebook": r["notebook"],
             "parameter_set": r["parameter_set"],
             "address": f"{r['notebook']}/{r['parameter_set']}",
+            "latest": getattr(self, "latest", {}).get(r["claim"]),
             "notes": self.notes_view(r, claim),
         }
 
@@ -739,6 +741,18 @@ def _claim_records(path: Path) -> dict:
     if not path.is_file():
         return {}
     return _claim_records_cached(str(path), path.stat().st_mtime_ns)
+
+
+def latest_lines(layout: Layout, project) -> dict[str, dict]:
+    """What the latest data say per claim (analysis.latest), from each notebook's ``latest`` run."""
+    from .latest import recorded_in
+
+    out: dict[str, dict] = {}
+    for name, cfg in (project.notebooks.items() if project is not None else ()):
+        path = layout.executed_notebook(f"{name}/latest")
+        if "latest" in cfg.parameter_sets and path.is_file():
+            out.update(recorded_in(json.loads(path.read_text(encoding="utf-8"))))
+    return out
 
 
 def agreement_range(claim: dict) -> str | None:

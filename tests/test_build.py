@@ -163,7 +163,10 @@ def test_undeclared_dataset_is_refused(mini):
     edit_project(mini, lambda d: d["notebooks"]["beta"].update(datasets=["src-one.values"]))
     proc = mini.cli("build", "--no-render", "beta")
     assert proc.returncode == 1
-    assert "beta/default loaded dataset 'src-two.values', which project.yml does not declare for it" in proc.stderr
+    # found in the notebook's source before any kernel starts (a load by a computed name is refused by the kernel)
+    assert "notebooks/beta.ipynb (code cell 2) loads dataset 'src-two.values', which project.yml does not declare " \
+           "for notebook 'beta'" in proc.stderr and "nothing was executed" in proc.stderr
+    assert not mini.path("_build/notebooks/beta").exists()
 
 
 def test_clean_removes_build_outputs(mini):

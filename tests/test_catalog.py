@@ -209,7 +209,11 @@ def mutate_catalog(project, mutate) -> None:
     (lambda r: r.update(path="raw/src-one/other.csv"), "should be 'raw/src-one/values.csv' (address scheme)"),
     (lambda r: r["schema"].update(primaryKey=["entity", "when"]), "primaryKey names when"),
     (lambda r: r.update(refresh={"url": "ftp://example.org/x.csv", "format": "csv"}), "refresh.url must be an http:// or https:// address"),
-    (lambda r: r.update(refresh={"url": "https://example.org/x.xlsx", "format": "xlsx"}), "refresh.format must be 'csv'"),
+    (lambda r: r.update(refresh={"url": "https://example.org/x.ods", "format": "ods"}), "refresh.format must be csv or xlsx"),
+    (lambda r: r.update(refresh={"interface": "sdmx", "dataflow": "DSD_MSTI@DF_MSTI"}), "refresh.service is required"),
+    (lambda r: r.update(refresh={"interface": "worldbank", "indicator": "GB.XPD.RSDV.GD.ZS"}), "refresh.countries must be"),
+    (lambda r: r.update(refresh={"interface": "sdmx", "service": "OECD", "dataflow": "X", "columns": {"value": {"form": "OBS_VALUE"}}}),
+     "refresh.columns.value must be"),
 ])
 def test_structure_errors_name_the_resource_and_the_rule(mini, mutate, expected):
     mutate_catalog(mini, mutate)

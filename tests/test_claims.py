@@ -154,12 +154,12 @@ def test_drift_is_reported_and_check_fails_until_locked(mini):
     csv.write_text(csv.read_text().replace("700.5", "760.0"))
     mini.accept_hash("src-two.values")
     build = mini.cli("build", "--no-render", check=True)
-    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in build.stdout
+    assert "usa-gerd-2020: 700.5 (reproduced) -> 760 (not-reproduced)" in build.stdout
     proc = mini.cli("check")
     assert proc.returncode == 1
     # the move and its cause are printed once (stdout); the error names the claims that moved
-    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in proc.stdout
-    assert proc.stdout.count("usa-gerd-2020: 700.5 (reproduced) -> 760.0") == 1
+    assert "usa-gerd-2020: 700.5 (reproduced) -> 760 (not-reproduced)" in proc.stdout
+    assert proc.stdout.count("usa-gerd-2020: 700.5 (reproduced) -> 760 ") == 1
     assert "moved against claims/lock.json: china-ratio, usa-gerd-2020" in proc.stderr  # both readers of the file
     assert mini.read_json("claims/lock.json")["claims"] == lock  # check never rewrites the lock
     mini.cli("lock", check=True)
@@ -175,8 +175,10 @@ def test_notebook_recording_an_unregistered_claim_fails_the_build(mini):
         if isinstance(nb["cells"][-1]["source"], str) else "".join(nb["cells"][-1]["source"]).replace("usa-gerd-2020", "no-such-claim")
     path.write_text(json.dumps(nb))
     proc = mini.cli("build", "--no-render")
-    assert proc.returncode == 1
-    assert "claim id 'no-such-claim' is not in register.yml" in proc.stderr
+    assert proc.returncode == 1  # read from the notebook's source, before any kernel starts
+    assert "notebooks/beta.ipynb (code cell 3) records claim id 'no-such-claim', which is not in claims/register.yml" \
+        in proc.stderr and "nothing was executed" in proc.stderr
+    assert "claim usa-gerd-2020: notebooks/beta.ipynb never records it" in proc.stderr
 
 
 def test_register_claim_without_a_record_fails_the_ledger(mini):
@@ -186,8 +188,9 @@ def test_register_claim_without_a_record_fails_the_ledger(mini):
     doc["claims"].append(extra)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     proc = mini.cli("build", "--no-render")
-    assert proc.returncode == 1
-    assert "claim usa-gerd-again: run beta/default executed but recorded no value for it" in proc.stderr
+    assert proc.returncode == 1  # read from the notebook's source, before any kernel starts
+    assert "claim usa-gerd-again: notebooks/beta.ipynb never records it" in proc.stderr
+    assert "nothing was executed" in proc.stderr and not mini.path("_build/notebooks").exists()
 
 
 def test_register_pointing_at_a_missing_run_is_refused_before_anything_runs(mini):

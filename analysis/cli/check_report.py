@@ -4,8 +4,10 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("check-report", help="check the report sources without Quarto (embeds, includes, references, "
-                                            "citations, what Quarto would break, print limits) and print the report's shape")
+    from . import command
+
+    p = command(sub, "check-report", "Check the built report sources without Quarto (embeds, includes, references, citations, "
+                "what Quarto would break, print limits) and print the report's shape.", ["check-report"])
     p.set_defaults(handler=run)
 
 

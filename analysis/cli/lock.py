@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("lock", help="accept the current claim values and verdicts into claims/lock.json")
+    from . import command
+
+    p = command(sub, "lock", "After review, accept the current claim values and verdicts (and what they were computed from) "
+                "into claims/lock.json.", ["lock"])
     p.set_defaults(handler=run)
 
 

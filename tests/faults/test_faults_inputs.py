@@ -210,8 +210,10 @@ def test_dataset_renamed_but_a_notebook_still_loads_the_old_name(built, snapshot
     built.edit_json("data/datapackage.json", lambda d: d["resources"][1].update(name=new, path="raw/src-two/amounts.csv"))
     built.path("data/raw/src-two/values.csv").rename(built.path("data/raw/src-two/amounts.csv"))
     built.edit_yaml("project.yml", lambda d: [d["notebooks"][n].update(datasets=[new if x == old else x for x in d["notebooks"][n]["datasets"]]) for n in ("beta", "gamma")])
-    proc = built.fails("build", "--no-render", "beta", says=(f"beta/default loaded dataset '{old}', which is not in data/datapackage.json",
-                                                             "fix the name in notebooks/beta.ipynb"))
+    # found in the notebook's source before any kernel starts
+    proc = built.fails("build", "--no-render", "beta", says=(f"notebooks/beta.ipynb (code cell 2) loads dataset '{old}', which is "
+                                                             "not in data/datapackage.json", "fix the name in notebooks/beta.ipynb",
+                                                             "nothing was executed"))
     assert "add" not in proc.stderr.split("How to fix:")[1]
     for rel in ("data/datapackage.json", "project.yml"):
         built.restore(rel, snapshot)

@@ -65,8 +65,14 @@ def test_leftovers_of_a_killed_build_are_cleaned_by_the_next_build(built):
 
 
 def test_release_works_after_a_build_that_had_nothing_to_do(built):
+    import subprocess
+
     built.recovers(executes=[])
     built.recovers(executes=[])
+    built.path(".gitignore").write_text("/_build/\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "built"]):  # a release needs a committed tree
+        subprocess.run([*git, *args], cwd=built.root, check=True, capture_output=True)
     proc = built.ok("release")
     assert "Recorded release v" in proc.stdout
 
