@@ -24,7 +24,7 @@ import subprocess
 from pathlib import Path
 
 from .files import canonical_json, write_if_changed, write_json_if_changed
-from .claims import Register, recorded_in, reference_date, verdict
+from .claims import Register, check_claim_notes, recorded_in, reference_date, verdict
 from .errors import ClaimRecordError, DriftError, RegisterError
 from .paths import Layout
 
@@ -32,7 +32,10 @@ LEDGER_FIELDS = (
     "claim", "document", "quote", "stated", "comparison", "unit", "year", "reference_date", "reading",
     "reproduced", "verdict",
     "rationale", "caveats", "notebook", "parameter_set", "datasets", "data_sha256",
+    "title", "qualifier", "confidence", "coverage", "unverifiable_class",
 )
+#: Ledger columns holding notes (lists of sentences): joined with " | " in the CSV files.
+NOTE_FIELDS = ("caveats", "confidence", "coverage")
 
 
 def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) -> list[dict]:
@@ -57,6 +60,7 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
     rows = []
     problems = []
     for claim_id, claim in register.claims.items():
+        check_claim_notes(claim, f"claim {claim_id}")
         address = f"{claim['check']['notebook']}/{claim['check']['parameters']}"
         if address not in manifest_runs:
             problems.append(f"claim {claim_id}: its check run {address} is not in project.yml (or was never built)")
@@ -72,6 +76,12 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
             continue
         run = manifest_runs[address]
         inputs = {i["dataset"]: i["sha256"] for i in run.get("inputs", [])}
+        row_verdict = verdict(claim, record["reproduced"], caveats=record.get("caveats") or (),
+                              earlier=record.get("earlier"), found=record.get("found"))
+        search = claim.get("search")
+        if row_verdict == "unverifiable" and not search:
+            problems.append(f"claim {claim_id}: unverifiable, but the register has no search record "
+                            "(search: {class, looked}) saying where was looked")
         rows.append({
             "claim": claim_id,
             "document": claim["document"],
@@ -81,13 +91,12 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
             "unit": claim["stated"].get("unit"),
             "year": claim["stated"].get("year"),
             "reproduced": record["reproduced"],
-            "verdict": verdict(claim, record["reproduced"], caveats=record.get("caveats") or (),
-                               earlier=record.get("earlier"), found=record.get("found")),
+            "verdict": row_verdict,
             "reading": record.get("reading") or claim.get("reading"),
             "reference_date": reference_date(register, claim),
             "found": record.get("found"),
             "rationale": record.get("rationale", ""),
-            "caveats": record.get("caveats") or [],
+            **notes_of(record, claim, row_verdict),
             "reason": record.get("reason"),
             "earlier": record.get("earlier"),
             "figures": record.get("figures") or [],
@@ -107,9 +116,27 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
     return rows
 
 
+def notes_of(record: dict, claim: dict, row_verdict: str) -> dict:
+    """The notes a ledger row carries (CONTRACTS section 2): the three kinds of note and the leads the
+    notebook recorded, and the title, chain of origin and search record of the current register."""
+    search = claim.get("search")
+    return {
+        "title": claim.get("title"),
+        "caveats": record.get("caveats") or [],
+        "confidence": record.get("confidence") or [],
+        "coverage": record.get("coverage") or [],
+        "qualifier": record.get("qualifier"),
+        "leads": record.get("leads") or [],
+        "origin": claim.get("origin") or [],
+        "search": search,
+        "unverifiable_class": search.get("class") if row_verdict == "unverifiable" and search else None,
+    }
+
+
 RUNS_FIELDS = (
     "claim", "run", "notebook", "parameter_set", "is_check", "parameters", "reading", "reference_date",
     "stated", "unit", "reproduced", "verdict", "caveats", "datasets", "data_sha256",
+    "qualifier", "confidence", "coverage",
 )
 READINGS_FIELDS = ("claim", "run", "parameter_set", "reading", "value", "unit", "verdict", "parameters", "details")
 
@@ -161,6 +188,10 @@ def collect_runs(layout: Layout, register: Register, manifest_runs: dict[str, di
                 "verdict": verdict(claim, record["reproduced"], caveats=record.get("caveats") or (),
                                    earlier=record.get("earlier"), found=record.get("found")),
                 "caveats": record.get("caveats") or [],
+                "confidence": record.get("confidence") or [],
+                "coverage": record.get("coverage") or [],
+                "qualifier": record.get("qualifier"),
+                "leads": record.get("leads") or [],
                 "figures": record.get("figures") or [],
                 "datasets": used,
                 "data_sha256": {d: inputs.get(d) for d in used},
@@ -189,7 +220,7 @@ def _csv(rows: list[dict], fields: tuple[str, ...]) -> str:
         for key in fields:
             value = row.get(key)
             if isinstance(value, list):
-                value = " | ".join(map(str, value)) if key == "caveats" else " ".join(map(str, value))
+                value = " | ".join(map(str, value)) if key in NOTE_FIELDS else " ".join(map(str, value))
             elif isinstance(value, dict):
                 value = (" ".join(f"{k}={v}" for k, v in value.items()) if key == "data_sha256"
                          else json.dumps(value, sort_keys=True, ensure_ascii=False))

@@ -474,7 +474,22 @@ class _Data:
             "parameter_set": r["parameter_set"],
             "address": f"{r['notebook']}/{r['parameter_set']}",
             "latest": getattr(self, "latest", {}).get(r["claim"]),
+            "notes": self.notes_view(r, claim),
         }
+
+    def notes_view(self, r: dict, claim: dict) -> dict:
+        """A claim's notes apart from its caveats (templates/_claim_notes.qmd.j2): confidence, coverage,
+        leads, chain of origin and search record (docs/verdict-policy.md)."""
+        leads = [{**lead, "source": self.credit([lead["dataset"]]) if lead.get("dataset") in self.catalog.resources
+                  else lead.get("dataset")} for lead in r.get("leads") or []]
+        kinds = [(len(r.get("caveats") or []), "caveat"), (len(r.get("confidence") or []), "note on the evidence"),
+                 (len(r.get("coverage") or []), "coverage note")]
+        summary = ", ".join(plural(k, word, "notes on the evidence" if word.startswith("note on") else None) for k, word in kinds if k)
+        if r.get("unverifiable_class"):
+            summary = ", ".join(filter(None, [summary, r["unverifiable_class"].replace("-", " ")]))
+        return {"summary": summary, "caveats": r.get("caveats") or [], "confidence": r.get("confidence") or [], "coverage": r.get("coverage") or [],
+                "leads": leads, "register_leads": claim.get("leads") or [], "origin": r.get("origin") or claim.get("origin") or [],
+                "search": r.get("search"), "unverifiable_class": r.get("unverifiable_class")}
 
     def found_view(self, found: dict | None, unit: str | None) -> dict | None:
         """For a mislabelled claim: the number, the measure it really is, and where it is printed."""
@@ -644,6 +659,7 @@ class _Data:
         used = [d for d in self.documents if any(r["document"] == d for r in self.rows)]
         return {
             "counts": [{"verdict": v, "n": counts[v]} for v in order if counts.get(v)],
+            "unverifiable_split": Counter(r.get("unverifiable_class") for r in self.rows if r["verdict"] == "unverifiable"),
             "n_claims": len(self.rows),
             "documents": [{"short": self.document_name(d), "citation": self.documents[d].get("citation", ""),
                            "n": sum(1 for r in self.rows if r["document"] == d),
