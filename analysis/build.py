@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .catalog import Catalog, preflight
+from . import preflight
+from .catalog import Catalog
 from .claims import Register
 from .errors import BuildLocked, CatalogError, FileError, ProjectFileError, RegisterError
 from .execute import Executor, announce, clean_leftovers, restore_results
@@ -16,6 +17,7 @@ from .files import file_sha256
 from .manifest import now, read_run_record, write_manifest, write_run_record
 from .paths import Layout
 from .project import Project, Run
+from .protected import Snapshot, refuse_links
 
 if TYPE_CHECKING:
     from .cache import RunCache
@@ -138,6 +140,8 @@ def build_lock(layout: Layout):
     """Hold the project's build lock; refuse at once, clearly, if another build holds it."""
     from filelock import FileLock, Timeout
 
+    from .processes import wait_for_orphans
+
     layout.build_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(layout.build_lock))
     try:
@@ -148,6 +152,7 @@ def build_lock(layout: Layout):
             hint="wait for it to finish, then build again; nothing was changed by this attempt",
         ) from None
     try:
+        wait_for_orphans(layout.state_dir)  # a killed build's processes could still write: they go first
         yield
     finally:
         lock.release()
@@ -183,7 +188,8 @@ def execute(context: Context, selection=None, *, force=False, workers=None, time
         clean_leftovers(layout)  # partial outputs of an interrupted or killed build
     the_plan = plan(context, selection, force=force, after_ledger=after_ledger)
     todo = the_plan.to_execute
-    preflight(context.catalog, {name for run in todo for name in run.datasets})  # checks before kernels
+    preflight.check(context, todo)  # checks before kernels
+    refuse_links(layout)  # a data file that is a link to anywhere is refused even when nothing reads it now
     done: list[str] = list(earlier.done) if earlier else []
     restored: list[str] = []
     try:
@@ -202,7 +208,8 @@ def execute(context: Context, selection=None, *, force=False, workers=None, time
             todo = [r for r in todo if r.address not in restored]
             announce(layout, the_plan, todo, restored, Executor(layout, workers).workers, echo)
             cell_timeout = timeout or context.project.cell_timeout
-            executor = Executor(layout, workers, echo=echo, timeout=cell_timeout,
+            guard = Snapshot.take(layout) if todo else None  # nothing under data/, claims/, reviews/ may change
+            executor = Executor(layout, workers, echo=echo, timeout=cell_timeout, guard=guard,
                                 template=earlier.template if earlier else None, keep_template=keep_template)
             try:
                 executor.execute(todo, on_success)

@@ -24,7 +24,7 @@ import subprocess
 from pathlib import Path
 
 from .files import canonical_json, write_if_changed, write_json_if_changed
-from .claims import Register, recorded_in, reference_date, verdict
+from .claims import Register, check_claim_notes, recorded_in, reference_date, verdict
 from .errors import ClaimRecordError, DriftError, RegisterError
 from .paths import Layout
 
@@ -32,7 +32,10 @@ LEDGER_FIELDS = (
     "claim", "document", "quote", "stated", "comparison", "unit", "year", "reference_date", "reading",
     "reproduced", "verdict", "stated_text", "reproduced_text",
     "rationale", "caveats", "notebook", "parameter_set", "datasets", "data_sha256",
+    "title", "qualifier", "confidence", "coverage", "unverifiable_class",
 )
+#: Ledger columns holding notes (lists of sentences): joined with " | " in the CSV files.
+NOTE_FIELDS = ("caveats", "confidence", "coverage")
 
 
 def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) -> list[dict]:
@@ -57,6 +60,7 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
     rows = []
     problems = []
     for claim_id, claim in register.claims.items():
+        check_claim_notes(claim, f"claim {claim_id}")
         address = f"{claim['check']['notebook']}/{claim['check']['parameters']}"
         if address not in manifest_runs:
             problems.append(f"claim {claim_id}: its check run {address} is not in project.yml (or was never built)")
@@ -72,6 +76,12 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
             continue
         run = manifest_runs[address]
         inputs = {i["dataset"]: i["sha256"] for i in run.get("inputs", [])}
+        row_verdict = verdict(claim, record["reproduced"], caveats=record.get("caveats") or (),
+                              earlier=record.get("earlier"), found=record.get("found"))
+        search = claim.get("search")
+        if row_verdict == "unverifiable" and not search:
+            problems.append(f"claim {claim_id}: unverifiable, but the register has no search record "
+                            "(search: {class, looked}) saying where was looked")
         rows.append({
             "claim": claim_id,
             "document": claim["document"],
@@ -81,13 +91,12 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
             "unit": claim["stated"].get("unit"),
             "year": claim["stated"].get("year"),
             "reproduced": record["reproduced"],
-            "verdict": verdict(claim, record["reproduced"], caveats=record.get("caveats") or (),
-                               earlier=record.get("earlier"), found=record.get("found")),
+            "verdict": row_verdict,
             "reading": record.get("reading") or claim.get("reading"),
             "reference_date": reference_date(register, claim),
             "found": record.get("found"),
             "rationale": record.get("rationale", ""),
-            "caveats": record.get("caveats") or [],
+            **notes_of(record, claim, row_verdict),
             "reason": record.get("reason"),
             "earlier": record.get("earlier"),
             "figures": record.get("figures") or [],
@@ -107,9 +116,27 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
     return rows
 
 
+def notes_of(record: dict, claim: dict, row_verdict: str) -> dict:
+    """The notes a ledger row carries (CONTRACTS section 2): the three kinds of note and the leads the
+    notebook recorded, and the title, chain of origin and search record of the current register."""
+    search = claim.get("search")
+    return {
+        "title": claim.get("title"),
+        "caveats": record.get("caveats") or [],
+        "confidence": record.get("confidence") or [],
+        "coverage": record.get("coverage") or [],
+        "qualifier": record.get("qualifier"),
+        "leads": record.get("leads") or [],
+        "origin": claim.get("origin") or [],
+        "search": search,
+        "unverifiable_class": search.get("class") if row_verdict == "unverifiable" and search else None,
+    }
+
+
 RUNS_FIELDS = (
     "claim", "run", "notebook", "parameter_set", "is_check", "parameters", "reading", "reference_date",
     "stated", "unit", "reproduced", "verdict", "caveats", "datasets", "data_sha256",
+    "qualifier", "confidence", "coverage",
 )
 READINGS_FIELDS = ("claim", "run", "parameter_set", "reading", "value", "unit", "verdict", "parameters", "details")
 
@@ -161,6 +188,10 @@ def collect_runs(layout: Layout, register: Register, manifest_runs: dict[str, di
                 "verdict": verdict(claim, record["reproduced"], caveats=record.get("caveats") or (),
                                    earlier=record.get("earlier"), found=record.get("found")),
                 "caveats": record.get("caveats") or [],
+                "confidence": record.get("confidence") or [],
+                "coverage": record.get("coverage") or [],
+                "qualifier": record.get("qualifier"),
+                "leads": record.get("leads") or [],
                 "figures": record.get("figures") or [],
                 "datasets": used,
                 "data_sha256": {d: inputs.get(d) for d in used},
@@ -189,7 +220,7 @@ def _csv(rows: list[dict], fields: tuple[str, ...]) -> str:
         for key in fields:
             value = row.get(key)
             if isinstance(value, list):
-                value = " | ".join(map(str, value)) if key == "caveats" else " ".join(map(str, value))
+                value = " | ".join(map(str, value)) if key in NOTE_FIELDS else " ".join(map(str, value))
             elif isinstance(value, dict):
                 value = (" ".join(f"{k}={v}" for k, v in value.items()) if key == "data_sha256"
                          else json.dumps(value, sort_keys=True, ensure_ascii=False))
@@ -252,16 +283,24 @@ def lock_entries(rows: list[dict]) -> dict[str, dict]:
 
 def read_lock(path: Path) -> dict[str, dict] | None:
     """The committed lock (None if there is none); FileError naming the file and line if it is damaged."""
-    from .errors import bad_format, shown
-    from .files import read_json
+    from .errors import FileError, bad_format, shown
+    from .files import MAX_PROJECT_FILE_BYTES, parse_json, read_text, seen_valid
 
     if not path.is_file():
         return None
     hint = (f"restore it with `git checkout -- {shown(path)}`, or rewrite it from the current build with "
             "`python -m analysis lock` (after reviewing the values)")
-    lock = read_json(path, hint=hint)
+    text = read_text(path, hint=hint, limit=MAX_PROJECT_FILE_BYTES)
+    lock = parse_json(text, path, hint=hint)
     if not isinstance(lock, dict) or not isinstance(lock.get("claims", {}), dict):
         raise bad_format(path, "lock file", "expected an object with a 'claims' mapping", hint)
+    layout = Layout(Path(path).resolve().parent.parent)
+    if not seen_valid(layout, "lock", text):
+        from . import schemas
+
+        schemas.check(schemas.LockFile, lock, source=shown(path), text=None, error=FileError, place=schemas.lock_place,
+                      hint=hint)
+        seen_valid(layout, "lock", text, remember=True)
     return lock
 
 
@@ -535,8 +574,12 @@ def check_drift(layout: Layout, rows: list[dict]) -> list[dict]:
 
 
 def _number(value):
-    """A reproduced value without float noise (770.5500000000001 -> 770.55)."""
-    return float(f"{value:.12g}") if isinstance(value, float) else value
+    """A reproduced value without float noise (770.5500000000001 -> 770.55), and a whole number without a
+    decimal point (a rank 1.0 -> 1, a count 23.0 -> 23)."""
+    if not isinstance(value, float) or value != value or value in (float("inf"), float("-inf")):
+        return value
+    value = float(f"{value:.12g}")
+    return int(value) if value.is_integer() else value
 
 
 def describe_change(change: dict, *, with_causes: bool = True) -> str:
@@ -544,9 +587,9 @@ def describe_change(change: dict, *, with_causes: bool = True) -> str:
     and per changed data row."""
     before, after = change["before"], change["after"]
     if change["change"] == "added":
-        return f"{change['claim']}: new claim, {after['reproduced']} ({after['verdict']})"
+        return f"{change['claim']}: new claim, {_number(after['reproduced'])} ({after['verdict']})"
     if change["change"] == "removed":
-        return f"{change['claim']}: no longer in the ledger (was {before['reproduced']}, {before['verdict']})"
+        return f"{change['claim']}: no longer in the ledger (was {_number(before['reproduced'])}, {before['verdict']})"
     line = (f"{change['claim']}: {_number(before['reproduced'])} ({before['verdict']}) -> "
             f"{_number(after['reproduced'])} ({after['verdict']})")
     if not with_causes or not change.get("causes"):
@@ -556,3 +599,20 @@ def describe_change(change: dict, *, with_causes: bool = True) -> str:
         out.append(f"    because {cause['text']}")
         out += [f"      {row}" for row in cause.get("rows", [])]
     return "\n".join(out)
+
+
+def committed_lock(layout: Layout) -> dict[str, dict] | None:
+    """The claims of ``claims/lock.json`` as last committed in git (None: no git, not committed, or damaged too)."""
+    rel = layout.relative(layout.lock)
+    try:
+        shown = subprocess.run(["git", "show", f"HEAD:./{rel}"], cwd=layout.root, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if shown.returncode != 0:
+        return None
+    try:
+        lock = json.loads(shown.stdout.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    claims = lock.get("claims") if isinstance(lock, dict) else None
+    return claims if isinstance(claims, dict) and all(isinstance(e, dict) for e in claims.values()) else None

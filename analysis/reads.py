@@ -64,4 +64,4 @@ def yaml_file(path: str, *, layout: Layout | None = None):
     """A YAML project file (``report/headlines.yml``, say), parsed."""
     from .files import parse_yaml
 
-    return parse_yaml(read_bytes(path, layout=layout).decode("utf-8"))
+    return parse_yaml(read_bytes(path, layout=layout).decode("utf-8"), source=path)

@@ -6,7 +6,12 @@ the current (fully current) build as ``releases/v<version>/``:
 * ``ledger.json``   the claims ledger of that version (every claim's stated, reproduced value, verdict);
 * ``manifest.json`` the build manifest (parameters, inputs with sha256, outputs, run times, versions);
 * ``figures.json``  every figure id with its checksum and review status;
-* ``summary.md``    a short human-readable summary.
+* ``summary.md``    a short human-readable summary;
+* ``release.json``  the commit it was built from and whether the tree had uncommitted changes.
+
+A release is recorded only from a committed tree: uncommitted (or untracked) files under the build's
+inputs would make the recorded commit a lie, so ``release`` refuses them, naming the files, unless
+``--allow-dirty`` insists; then the release says so on screen, in ``summary.md`` and in ``release.json``.
 
 These are small text files, committed with the code. Reading releases and comparing with them lives in
 ``analysis.history`` (used by the report too); imports go one way: release -> build -> report -> history. Later builds compare themselves with the newest
@@ -22,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from . import ledger
@@ -33,11 +39,72 @@ from .history import (Changes, figure_changes, load_release, previous_release, r
 from .paths import Layout
 
 
-def record_release(layout: Layout, *, echo=print) -> Path:
+#: What a build reads: untracked files here make a tree dirty too (other untracked files do not).
+BUILD_INPUTS = ("analysis", "notebooks", "data", "claims", "report", "reviews", "project.yml", "_quarto.yml",
+                "pyproject.toml", "environment.yml")
+
+
+def uncommitted_files(layout: Layout) -> list[str] | None:
+    """Project files that differ from the last commit (tracked and changed, staged, deleted, or untracked
+    under :data:`BUILD_INPUTS`), as ``git status`` shows them; None if the project is not a git checkout
+    with a commit."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=layout.root, capture_output=True, text=True, timeout=60)
+
+    try:
+        top = git("rev-parse", "--show-toplevel")
+        if top.returncode != 0 or git("rev-parse", "--verify", "-q", "HEAD").returncode != 0:
+            return None
+        status = git("status", "--porcelain=v1", "--untracked-files=all", "--", ".")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    prefix = Path(layout.root).resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    out = []
+    for line in status.stdout.splitlines():
+        code, path = line[:2], line[3:].split(" -> ")[-1].strip('"')
+        path = path[len(prefix):] if path.startswith(prefix) else path
+        if code == "??" and not path.startswith(tuple(f"{p}/" for p in BUILD_INPUTS) + BUILD_INPUTS):
+            continue
+        out.append(f"{code.strip() or '?'} {path}")
+    return out
+
+
+def check_tree(layout: Layout, *, allow_dirty: bool, echo=print) -> dict:
+    """The source state a release records; ReleaseError for a dirty tree (or no git) unless ``allow_dirty``."""
+    from .report import git_state
+
+    changed = uncommitted_files(layout)
+    commit, _, why = git_state(layout.root)
+    if changed is None:
+        if not allow_dirty:
+            missing = why == "git was not found on PATH"
+            raise ReleaseError((f"{why}, so a release could not name the sources it was built from" if missing else
+                                "the project is not a git checkout with a commit, so a release could not name the "
+                                "sources it was built from"),
+                               hint=("install git (or put it on PATH), then release; " if missing else
+                                     "commit the project (git init; git add -A; git commit), build, then release; ")
+                                    + "or pass --allow-dirty to record it anyway (the release says so)")
+    elif changed and not allow_dirty:
+        shown = "\n    ".join(changed[:20]) + (f"\n    ... and {len(changed) - 20} more" if len(changed) > 20 else "")
+        raise ReleaseError(f"the working tree has {len(changed)} uncommitted change(s), so the release would not match "
+                           f"commit {str(commit)[:10]}:\n    {shown}",
+                           hint="commit (or revert) them, build, then release; or pass --allow-dirty to record this "
+                                "build anyway (the release says so)")
+    dirty = changed is None or bool(changed)
+    if dirty:
+        state = f"a tree with no commit to name ({why or 'not a git checkout'})" if changed is None else \
+            f"{len(changed)} uncommitted change(s)"
+        echo(f"Warning: releasing with --allow-dirty from {state}; the release records it.")
+    return {"commit": commit, "dirty": dirty, "allow_dirty": allow_dirty and dirty, "uncommitted": changed or []}
+
+
+def record_release(layout: Layout, *, allow_dirty: bool = False, echo=print) -> Path:
     """Record the current build as ``releases/v<version>/``; return the folder.
 
-    Refuses (ReleaseError, nothing written) when that version is already released, when the project was
-    never built, or when any notebook run is stale or the ledger and report sources lag the runs.
+    Refuses (ReleaseError, nothing written) when that version is already released, when the tree has
+    uncommitted changes (unless ``allow_dirty``), when the project was never built, or when any notebook
+    run is stale or the ledger and report sources lag the runs.
     """
     from . import __version__
     from .manifest import read_manifest
@@ -52,6 +119,7 @@ def record_release(layout: Layout, *, echo=print) -> Path:
             hint="bump __version__ in analysis/__init__.py (e.g. to the next patch or minor version), "
                  "build, then release; a released version is never overwritten",
         )
+    source = check_tree(layout, allow_dirty=allow_dirty, echo=echo)
     with build_lock(layout):
         context = Context.load(layout)
         manifest, rows, index = read_manifest(layout), ledger.read(layout), read_index(layout)
@@ -87,7 +155,8 @@ def record_release(layout: Layout, *, echo=print) -> Path:
             (tmp / "ledger.json").write_text(canonical_json(rows), encoding="utf-8")
             (tmp / "manifest.json").write_text(canonical_json(manifest), encoding="utf-8")
             (tmp / "figures.json").write_text(canonical_json(figures), encoding="utf-8")
-            (tmp / "summary.md").write_text(_summary(version, info, rows, figures, changed), encoding="utf-8")
+            (tmp / "summary.md").write_text(_summary(version, info, rows, figures, changed, source), encoding="utf-8")
+            (tmp / "release.json").write_text(canonical_json({"version": version, **source}), encoding="utf-8")
             os.replace(tmp, folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -98,7 +167,7 @@ def record_release(layout: Layout, *, echo=print) -> Path:
     return folder
 
 
-def _summary(version: str, info: dict, rows: list[dict], figures: dict, changed: Changes) -> str:
+def _summary(version: str, info: dict, rows: list[dict], figures: dict, changed: Changes, source: dict) -> str:
     from collections import Counter
 
     from .ledger import describe_change
@@ -111,6 +180,9 @@ def _summary(version: str, info: dict, rows: list[dict], figures: dict, changed:
         "",
         f"- built: {info['date']} (build finished {info['build_finished']})",
         f"- source commit: {info['commit']}",
+        *([f"- released with --allow-dirty: {len(source['uncommitted'])} uncommitted change(s)"
+           + (": " + ", ".join(f"`{c}`" for c in source["uncommitted"][:10]) if source["uncommitted"] else
+              " (not a git checkout)")] if source["allow_dirty"] else []),
         f"- data package sha256: {info['data_sha256']}",
         f"- claims: {len(rows)} ({', '.join(f'{n} {v}' for v, n in sorted(verdicts.items())) or 'none'})",
         f"- figures: {len(figures)} ({', '.join(f'{n} {s}' for s, n in sorted(states.items())) or 'none'})",

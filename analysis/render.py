@@ -65,7 +65,7 @@ def output_stems(layout: Layout) -> list[str]:
     stems = []
     for name, default in (("_metadata.yml", output_stem), ("_appendix-metadata.yml", appendix_stem)):
         path = layout.generated_report_dir / name
-        meta = (parse_yaml(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
+        meta = (parse_yaml(path.read_text(encoding="utf-8"), source=layout.relative(path)) or {}) if path.is_file() else {}
         stems.append(str(meta.get("output-file") or default(__version__)))
     return stems
 
@@ -107,12 +107,14 @@ def documents(layout: Layout) -> list[tuple[Path, str]]:
     name without extension: the report first, then the appendix."""
     import yaml
 
+    from .errors import ClaimcheckError
     from .files import parse_yaml
 
     config = layout.root / "_quarto.yml"
     try:
-        listed = ((parse_yaml(config.read_text(encoding="utf-8")) or {}).get("project") or {}).get("render") or []
-    except (OSError, ValueError, AttributeError, yaml.YAMLError):  # Quarto itself says what is wrong with it
+        listed = ((parse_yaml(config.read_text(encoding="utf-8"), source="_quarto.yml") or {}).get("project")
+                  or {}).get("render") or []
+    except (OSError, ValueError, AttributeError, yaml.YAMLError, ClaimcheckError):  # Quarto says what is wrong
         listed = []
     sources = [(layout.root / str(item)).resolve() for item in listed] or [
         (layout.report_dir / "index.qmd").resolve(), (layout.report_dir / "appendix.qmd").resolve()]

@@ -71,6 +71,20 @@ def bump_version(project: TempProject, version: str) -> None:
     init.write_text(re.sub(r'__version__ = "[^"]+"', f'__version__ = "{version}"', init.read_text()))
 
 
+def commit(project: TempProject, message: str = "test commit") -> None:
+    """Commit every change of the project (a git repository is made first, ignoring build outputs): a release
+    is recorded only from a committed tree."""
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin", "HOME": str(project.root)}
+    if not project.path(".git").exists():
+        project.path(".gitignore").write_text("/_build/\n/_site/\n__pycache__/\n")
+        subprocess.run(["git", "init", "-q"], cwd=project.root, check=True, env=env)
+    subprocess.run(["git", "add", "-A"], cwd=project.root, check=True, env=env)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", message], cwd=project.root, check=True, env=env)
+
+
 def review_records(project: TempProject) -> list[Path]:
     root = project.path("reviews")
     return sorted(root.rglob("*.yml")) if root.is_dir() else []

@@ -8,6 +8,8 @@ import json
 
 import yaml
 
+from analysis.files import dump_yaml
+
 ALL_RUNS = ["alpha/default", "alpha/later", "beta/default", "gamma/default"]
 
 
@@ -29,7 +31,7 @@ def edit_project(project, mutate):
     path = project.path("project.yml")
     doc = yaml.safe_load(path.read_text())
     mutate(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(dump_yaml(doc))
 
 
 def test_cold_build_executes_every_run_and_writes_the_manifest(built_mini):
@@ -163,7 +165,10 @@ def test_undeclared_dataset_is_refused(mini):
     edit_project(mini, lambda d: d["notebooks"]["beta"].update(datasets=["src-one.values"]))
     proc = mini.cli("build", "--no-render", "beta")
     assert proc.returncode == 1
-    assert "beta/default loaded dataset 'src-two.values', which project.yml does not declare for it" in proc.stderr
+    # found in the notebook's source before any kernel starts (a load by a computed name is refused by the kernel)
+    assert "notebooks/beta.ipynb (code cell 2) loads dataset 'src-two.values', which project.yml does not declare " \
+           "for notebook 'beta'" in proc.stderr and "nothing was executed" in proc.stderr
+    assert not mini.path("_build/notebooks/beta").exists()
 
 
 def test_clean_removes_build_outputs(mini):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
 from analysis.claims import Register, agrees, verdict
 from analysis.errors import RegisterError
+from analysis.files import dump_yaml
 from analysis.paths import Layout
 
 ABS_HALF = {"type": "absolute", "value": 0.5, "why": "whole percent"}
@@ -91,7 +94,7 @@ def write_register(tmp_path, claims, documents=None):
     (tmp_path / "project.yml").write_text("notebooks: {}\n")
     (tmp_path / "claims").mkdir()
     path = tmp_path / "claims" / "register.yml"
-    path.write_text(yaml.safe_dump({"documents": documents or {"d": {"citation": "D", "reference_date": "2024-01-01", "reference_date_basis": "printed"}}, "claims": claims}))
+    path.write_text(dump_yaml({"documents": documents or {"d": {"citation": "D", "reference_date": "2024-01-01", "reference_date_basis": "printed"}}, "claims": claims}))
     return Layout(tmp_path)
 
 
@@ -152,12 +155,12 @@ def test_drift_is_reported_and_check_fails_until_locked(mini):
     csv.write_text(csv.read_text().replace("700.5", "760.0"))
     mini.accept_hash("src-two.values")
     build = mini.cli("build", "--no-render", check=True)
-    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in build.stdout
+    assert "usa-gerd-2020: 700.5 (reproduced) -> 760 (not-reproduced)" in build.stdout
     proc = mini.cli("check")
     assert proc.returncode == 1
     # the move and its cause are printed once (stdout); the error names the claims that moved
-    assert "usa-gerd-2020: 700.5 (reproduced) -> 760.0 (not-reproduced)" in proc.stdout
-    assert proc.stdout.count("usa-gerd-2020: 700.5 (reproduced) -> 760.0") == 1
+    assert "usa-gerd-2020: 700.5 (reproduced) -> 760 (not-reproduced)" in proc.stdout
+    assert proc.stdout.count("usa-gerd-2020: 700.5 (reproduced) -> 760 ") == 1
     assert "moved against claims/lock.json: china-ratio, usa-gerd-2020" in proc.stderr  # both readers of the file
     assert mini.read_json("claims/lock.json")["claims"] == lock  # check never rewrites the lock
     mini.cli("lock", check=True)
@@ -173,8 +176,10 @@ def test_notebook_recording_an_unregistered_claim_fails_the_build(mini):
         if isinstance(nb["cells"][-1]["source"], str) else "".join(nb["cells"][-1]["source"]).replace("usa-gerd-2020", "no-such-claim")
     path.write_text(json.dumps(nb))
     proc = mini.cli("build", "--no-render")
-    assert proc.returncode == 1
-    assert "claim id 'no-such-claim' is not in register.yml" in proc.stderr
+    assert proc.returncode == 1  # read from the notebook's source, before any kernel starts
+    assert "notebooks/beta.ipynb (code cell 3) records claim id 'no-such-claim', which is not in claims/register.yml" \
+        in proc.stderr and "nothing was executed" in proc.stderr
+    assert "claim usa-gerd-2020: notebooks/beta.ipynb never records it" in proc.stderr
 
 
 def test_register_claim_without_a_record_fails_the_ledger(mini):
@@ -182,10 +187,11 @@ def test_register_claim_without_a_record_fails_the_ledger(mini):
     doc = yaml.safe_load(path.read_text())
     extra = dict(doc["claims"][1], id="usa-gerd-again")
     doc["claims"].append(extra)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(dump_yaml(doc))
     proc = mini.cli("build", "--no-render")
-    assert proc.returncode == 1
-    assert "claim usa-gerd-again: run beta/default executed but recorded no value for it" in proc.stderr
+    assert proc.returncode == 1  # read from the notebook's source, before any kernel starts
+    assert "claim usa-gerd-again: notebooks/beta.ipynb never records it" in proc.stderr
+    assert "nothing was executed" in proc.stderr and not mini.path("_build/notebooks").exists()
 
 
 def test_register_pointing_at_a_missing_run_is_refused_before_anything_runs(mini):
@@ -193,9 +199,86 @@ def test_register_pointing_at_a_missing_run_is_refused_before_anything_runs(mini
     doc = yaml.safe_load(path.read_text())
     doc["claims"][0]["check"] = {"notebook": "alpha", "parameters": "nope"}
     doc["claims"][1]["check"] = {"notebook": "delta", "parameters": "default"}
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(dump_yaml(doc))
     proc = mini.cli("build", "--no-render")
     assert proc.returncode == 1
     assert "claim usa-share-2010: notebook 'alpha' has no parameter set 'nope'" in proc.stderr
     assert "claim usa-gerd-2020: notebook 'delta' is not in project.yml" in proc.stderr
     assert not mini.path("_build/notebooks").exists()
+
+
+def _set_gamma_record(mini, call: str) -> None:
+    """Replace the claims.record call of the mini project's gamma notebook."""
+    import json
+
+    path = mini.path("notebooks/gamma.ipynb")
+    nb = json.loads(path.read_text())
+    nb["cells"][-1]["source"] = call
+    path.write_text(json.dumps(nb))
+
+
+def _edit_claim(mini, claim_id: str, **fields) -> None:
+    path = mini.path("claims/register.yml")
+    doc = yaml.safe_load(path.read_text())
+    for claim in doc["claims"]:
+        if claim["id"] == claim_id:
+            claim.update(fields)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_found_must_come_from_the_claims_chain_of_origin(mini):
+    """docs/verdict-policy.md 3a: a number printed outside the chain of origin is a lead, never `found`."""
+    _set_gamma_record(mini, 'claims.record("china-ratio", None, unit="percent", rationale="no data for the measure", reason="none", '
+                            'found={"value": 80, "measure": "another ratio", "dataset": "src-two.values"}, '
+                            'leads=[{"value": 80, "measure": "a coinciding ratio", "dataset": "src-one.values"}])')
+    proc = mini.cli("build", "--no-render")
+    assert proc.returncode == 1
+    assert "'found' names dataset 'src-two.values', which is not in the claim's chain of origin" in proc.stderr
+    _edit_claim(mini, "china-ratio", origin=[{"link": "cited", "source": "Source Two (2024)", "locator": "table 1",
+                                              "dataset": "src-two.values", "evidence": "the document cites it"}])
+    mini.cli("build", "--no-render", check=True)
+    row = {r["claim"]: r for r in mini.read_json("_build/ledger.json")}["china-ratio"]
+    assert row["verdict"] == "mislabelled"
+    assert row["origin"][0]["dataset"] == "src-two.values"
+    assert row["leads"] == [{"value": 80.0, "measure": "a coinciding ratio", "dataset": "src-one.values"}]
+
+
+def test_unverifiable_claim_needs_a_search_record_and_notes_reach_the_ledger(mini):
+    _set_gamma_record(mini, 'claims.record("china-ratio", None, unit="percent", rationale="no data", reason="not published", '
+                            'confidence=["source: one news report"], coverage=["date: no data after 2020"])')
+    proc = mini.cli("build", "--no-render")
+    assert proc.returncode == 1
+    assert "claim china-ratio: the claim is unverifiable under its check run, but the register has no search record" in proc.stderr
+    _edit_claim(mini, "china-ratio", search={"class": "public-record-not-found", "looked": [
+        {"where": "Source Three, table 2", "found": "2019 only", "why_not": "no 2020 value"}]})
+    mini.cli("build", "--no-render", check=True)
+    row = {r["claim"]: r for r in mini.read_json("_build/ledger.json")}["china-ratio"]
+    assert (row["verdict"], row["unverifiable_class"]) == ("unverifiable", "public-record-not-found")
+    assert (row["confidence"], row["coverage"], row["caveats"]) == (["source: one news report"], ["date: no data after 2020"], [])
+    csv_text = mini.path("_build/ledger.csv").read_text()
+    assert "unverifiable_class" in csv_text.splitlines()[0] and "public-record-not-found" in csv_text
+    # an agreeing value with notes on the evidence only stays reproduced: only caveats give reproduced-with-caveat
+    _set_gamma_record(mini, 'claims.record("china-ratio", 80.2, unit="percent", rationale="80.2", qualifier="about", '
+                            'confidence=["source: one news report"])')
+    mini.cli("build", "--no-render", check=True)
+    row = {r["claim"]: r for r in mini.read_json("_build/ledger.json")}["china-ratio"]
+    assert (row["verdict"], row["qualifier"], row["unverifiable_class"]) == ("reproduced", "about", None)
+
+
+def test_malformed_notes_in_the_register_name_the_claim_and_field():
+    from analysis.claims import check_claim_notes
+
+    good = {"title": "A short title", "stated": {"value": 1, "qualifier": "about"},
+            "origin": [{"link": "cited", "source": "S (2024)", "locator": "p. 1", "evidence": "footnote 1"}],
+            "leads": [{"source": "L (2020)", "locator": "para 2", "note": "same number"}],
+            "search": {"class": "no-public-record-expected", "looked": [{"where": "q", "found": "nothing", "why_not": "internal"}]}}
+    check_claim_notes(good, "claim c")
+    for field, bad, expected in [
+        ("search", {"class": "not-found", "looked": []}, "claim c: search needs 'class'"),
+        ("search", {"class": "public-record-not-found", "looked": []}, "claim c: search.looked must list where was looked"),
+        ("origin", [{"link": "coincides", "source": "S", "locator": "p", "evidence": "e"}], "claim c: origin #1 needs 'link'"),
+        ("origin", [{"link": "reproduced", "source": "S", "locator": "p"}], "claim c: origin #1 needs 'evidence'"),
+        ("title", "x" * 61, "claim c: title must be a hand-written title of at most 60 characters"),
+    ]:
+        with pytest.raises(RegisterError, match=re.escape(expected)):
+            check_claim_notes({**good, field: bad}, "claim c")

@@ -73,11 +73,30 @@ def test_policy_reading_and_variants(project):
     assert mid["value"].tolist() == [str(cern_counts(project, "2024-06-30")[1])]
     assert mid["verdict"].tolist() == ["outdated"]
 
-    # ACT, policy reading: ACT3 countries and regions less the U.S.; the 15 printed by RCN includes the U.S.
+    # ACT, policy reading: the latest call before the paper (the 2023 Open Call) has no country list in reach, so the
+    # claim is unverifiable; RCN's uncited "15 countries and regions" (ACT3, U.S. included) is a lead, not `found`.
     rcn = int(project.load("rcn-act3-call.call")["value"].iloc[0])
     act = default["act-doe-plus-15-countries"]
-    assert act["reproduced"] == rcn - 1 and act["verdict"] == "mislabelled"
-    assert act["found"]["value"] == rcn and act["found"]["dataset"] == "rcn-act3-call.call"
+    assert act["reproduced"] is None and act["verdict"] == "unverifiable" and act["found"] is None
+    assert [(lead["value"], lead["dataset"]) for lead in act["leads"]] == [(rcn, "rcn-act3-call.call")]
+    assert "ACT Open Call" in act["rationale"] and "mislabelled" in act["rationale"]  # says why the verdict moved
+
+    # The LDRD sentence is judged on its own wording: the year agrees, the funding attribution is a caveat.
+    ldrd = default["lanl-fuel-cells-ldrd-1977"]
+    assert ldrd["reproduced"] == int(project.load("lanl-fuel-cell-program.events")["year"].iloc[0])
+    assert ldrd["verdict"] == "reproduced-with-caveat" and ldrd["caveats"][0].startswith("attribution:")
+
+    # The State page's hedge word travels with the value; its undated page is a note on the evidence, not a caveat.
+    st = default["bilateral-st-agreements-60"]
+    assert (st["qualifier"], st["verdict"], st["caveats"]) == ("nearly", "reproduced", [])
+    assert st["confidence"] and default["bilateral-st-agreements-over-60"]["verdict"] == "not-reproduced"
+
+    # CO2 DataShare: two supporters listed by the bilateral.
+    assert default["co2-datashare-us-norway"]["reproduced"] == 2
+    assert default["co2-datashare-us-norway"]["verdict"] == "reproduced"
+
+    # No day made up from a year-only accession date in the CERN finding.
+    assert "2021-12-31" not in default["cern-associate-states-10"]["rationale"]
 
     # New sources: the host laboratory's 'first', the Hoover listing's day; the workshop's length stays open.
     assert default["dune-first-us-hosted-megascience"]["reproduced"] == 1
@@ -92,12 +111,15 @@ def test_policy_reading_and_variants(project):
     assert venado["verdict"] == "unverifiable" and "plan" in venado["reason"]
     assert venado["details"]["plan_date"] == str(project.load("nextplatform-2022-venado.statements")["date"].iloc[0].date())
 
-    # EUV consortium in 1999: only the launch leads are certain, so the count is open; in 2001 all six are listed.
+    # EUV consortium in 1999: the launch leads are certain; Infineon (2000) and IBM (2001) joined later, so at most four
+    # of the six were members: not reproduced. In 2001 all six are listed.
     leads = project.load("intel-1997-euv-llc.members")
+    joins = pd.concat([project.load("sbn-2000-infineon-euv-llc.members"), project.load("engineer-2001-ibm-euv-llc.members")])
+    joined_later = set(joins.loc[(joins["role"] == "joined_euv_llc") & (joins["year"] > 1999), "entity"])
     listed_2001 = project.load("sandia-2001-euvl-crada-extension.members")
     euv = default["euv-consortium-members-6"]
-    assert euv["reproduced"] is None and euv["verdict"] == "unverifiable"
-    assert (euv["details"]["certain"], euv["details"]["possible"]) == (len(leads), len(listed_2001))
+    assert (euv["details"]["certain"], euv["details"]["possible"]) == (len(leads), len(listed_2001) - len(joined_later))
+    assert (euv["reproduced"], euv["qualifier"], euv["verdict"]) == (len(listed_2001) - len(joined_later), "at most", "not-reproduced")
     assert combo["euv-consortium-members-6"]["reproduced"] == len(listed_2001)
     assert combo["euv-consortium-members-6"]["verdict"] == "reproduced-with-caveat"
 

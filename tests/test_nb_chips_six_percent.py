@@ -44,7 +44,9 @@ def test_default_is_demand_coverage_and_not_reproduced(built):
     assert record["verdict"] == "not-reproduced"
     assert record["details"]["parameters"]["reading"] == "demand_coverage_us"
     assert "new U.S. fabs" in record["reading"]
-    assert any(c.startswith("measure:") for c in record["caveats"])
+    # as worded, the capacity proxy and the demand share are notes on the evidence, not flaws of the claim
+    assert record["caveats"] == [] and any(c.startswith("measure:") for c in record["confidence"])
+    assert [lead["dataset"] for lead in record["leads"]] == ["sia-bcg-2020-incentives.shares"] and record["found"] is None
 
 
 def test_sia_bcg_2020_variant_matches_with_measure_caveat(built):

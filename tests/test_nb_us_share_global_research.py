@@ -89,13 +89,13 @@ def test_nsf_universe_interpolates_the_world_total(built):
     rec = p.claim_records(f"{NB}/total-rd-nsf-universe")["rd-share-2016"]
     assert rec["reproduced"] == pytest.approx(100 * val(s4_1, "USA", 2016, "gerd") / math.sqrt(w15 * w17), abs=0.01)
     assert rec["verdict"] == "mislabelled"  # ~25% on NSF's world; CRS's 28% is for the MSTI universe
-    assert any("interpolated" in c for c in rec["caveats"])
+    assert any("interpolated" in c for c in rec["confidence"])
 
 
 def test_robustness_table_gives_a_verdict_per_reading(built):
     tbl = pd.read_csv(io.StringIO(built.figure_records(f"{NB}/default")["tbl-robustness-rd-share"]["csv"]))
     rows_2016 = tbl[tbl["claim"] == "rd-share-2016"]
-    assert set(rows_2016.loc[rows_2016["measure"] == "basic_research", "verdict"]) <= {"mislabelled", "reproduced-with-caveat"}
+    assert set(rows_2016.loc[rows_2016["measure"] == "basic_research", "verdict"]) <= {"mislabelled", "reproduced"}
     total_crs = rows_2016[(rows_2016["measure"] == "total_rd") & (rows_2016["vintage / edition"] == "crs_2018")]
     assert total_crs["verdict"].item() == "reproduced-with-caveat"
     this = tbl[tbl["this run"] == "yes"]

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 
-from report_helpers import build, bump_version, generated, report_mini, set_value
+from report_helpers import build, bump_version, commit, generated, report_mini, set_value
 
+from analysis.files import dump_yaml
 from analysis.release import previous_release, released_versions, version_key
 
 
 def test_release_then_change_then_what_changed(tmp_path):
     project = report_mini(tmp_path / "mini")
+    commit(project)
     proc = project.cli("release")
     assert proc.returncode == 1 and "not been fully built" in proc.stderr
     build(project)
@@ -20,7 +22,8 @@ def test_release_then_change_then_what_changed(tmp_path):
     proc = project.cli("release")
     assert proc.returncode == 0, proc.stderr
     folder = project.path("releases/v0.1.0")
-    assert sorted(p.name for p in folder.iterdir()) == ["figures.json", "ledger.json", "manifest.json", "summary.md"]
+    assert sorted(p.name for p in folder.iterdir()) == ["figures.json", "ledger.json", "manifest.json", "release.json", "summary.md"]
+    assert json.loads((folder / "release.json").read_text())["dirty"] is False
     assert json.loads((folder / "ledger.json").read_text()) == project.read_json("_build/ledger.json")
     assert json.loads((folder / "manifest.json").read_text()) == project.manifest()
     figures = json.loads((folder / "figures.json").read_text())
@@ -46,6 +49,7 @@ def test_release_then_change_then_what_changed(tmp_path):
 
     # bump: a stale build is refused, then the rebuilt report lists what moved since v0.1.0
     bump_version(project, "0.2.0")
+    commit(project, "v0.2.0")
     proc = project.cli("release")
     assert proc.returncode == 1 and "the build is stale" in proc.stderr and "alpha/default" in proc.stderr
     assert not project.path("releases/v0.2.0").exists()
@@ -67,7 +71,7 @@ def test_release_then_change_then_what_changed(tmp_path):
     proc = project.cli("release")
     assert proc.returncode == 0, proc.stderr
     summary = project.path("releases/v0.2.0/summary.md").read_text()
-    assert "## Changes since v0.1.0" in summary and "usa-share-2010: 40.0 (reproduced) -> 45.0 (not-reproduced)" in summary
+    assert "## Changes since v0.1.0" in summary and "usa-share-2010: 40 (reproduced) -> 45 (not-reproduced)" in summary
     assert "  - because dataset src-one.values changed" in summary and "value: 0.4 -> 0.45" in summary
     assert "v0.1.0" in project.cli("release", "--list", check=True).stdout
 
@@ -101,10 +105,10 @@ def test_drift_against_the_lock_is_listed_with_its_causes(tmp_path):
     set_value(project, "data/raw/src-one/values.csv", "USA", 2010, 0.45)
     doc = yaml.safe_load(project.path("project.yml").read_text())
     doc["notebooks"]["beta"]["parameter_sets"] = {"default": {"scale": 1.1}}
-    project.path("project.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    project.path("project.yml").write_text(dump_yaml(doc))
     out = project.cli("build", "--no-render", check=True).stdout
     assert "2 claim(s) moved against claims/lock.json:" in out
-    assert "usa-share-2010: 40.0 (reproduced) -> 45.0 (not-reproduced)\n    because dataset src-one.values changed" in out
+    assert "usa-share-2010: 40 (reproduced) -> 45 (not-reproduced)\n    because dataset src-one.values changed" in out
     assert "      ~ changed  USA | 2010 | share: value: 0.4 -> 0.45" in out
     assert "usa-gerd-2020: 700.5 (reproduced) -> 770.55 (not-reproduced)\n    because parameters changed: scale 1.0 -> 1.1" in out
     assert "china-ratio" not in out  # gamma re-ran on the new src-one, but its value did not move

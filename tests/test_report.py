@@ -396,7 +396,7 @@ def test_only_the_documents_and_formats_whose_inputs_changed_are_rendered_again(
     assert notebook in document_inputs(layout, index_qmd, [appendix_qmd])  # the report embeds its figure
     assert notebook not in document_inputs(layout, appendix_qmd, [index_qmd])
     # (an edited executed notebook is re-executed by the build, which changes the appendix's runs table too)
-    for change, expected in (("report/methods.qmd", report_only), ("_build/report/_runs.qmd", appendix_only),
+    for change, expected in (("report/methods.qmd", report_only), ("report/appendix.qmd", appendix_only),
                              ("_build/notebooks/alpha/default.ipynb", report_only + appendix_only),
                              ("_quarto.yml", report_only + appendix_only)):
         path = project.path(change)

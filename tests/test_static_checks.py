@@ -39,8 +39,11 @@ def append(project: TempProject, rel: str, text: str) -> int:
 
 
 def problems(project: TempProject) -> tuple[int, str]:
+    """check-report's exit status and output, without the lines saying that an edited generated file differs
+    from what the build wrote (true of every file these tests edit; tests/faults checks those lines)."""
     proc = project.cli("check-report")
-    return proc.returncode, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    return proc.returncode, "\n".join(line for line in out.splitlines() if "differs from what the last build wrote" not in line)
 
 
 def test_generated_sources_pass_every_check_and_the_shape_is_printed(built):
@@ -65,7 +68,7 @@ def test_the_checks_see_every_generated_file_and_the_embed(built):
         if name.endswith(".qmd"):
             assert f"_build/report/{name}" in result.files
     assert {"report/index.qmd", "report/methods.qmd", "report/appendix.qmd"} <= set(result.files)
-    assert result.embeds == 1 and result.citations >= 2 and result.references >= 1
+    assert result.embeds == 1 and result.citations >= 1 and result.references >= 1  # the catalog does not cite
     shape = result.shape
     assert shape.figures == 1 and shape.most_credited == 1 and shape.widest_table == 4
     assert 0 < shape.pages < 20 and shape.words > 500 and shape.toc_entries > 0

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from . import EXIT_NOT_RENDERED, EXIT_OK
+from . import EXIT_NOT_RENDERED, EXIT_OK, command, positive_int
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("build", help="execute stale notebooks, then generate and render the report")
+    p = command(sub, "build", "Execute the stale notebook runs, then write the ledger and report sources and render the report.",
+                ["build", "build global_rd_shares --no-render", "build us_share_global_research/default --force -j 2"])
     p.add_argument("runs", nargs="*", metavar="NOTEBOOK[/SET]", help="only these notebooks or runs (default: all)")
     p.add_argument("--force", action="store_true", help="re-execute even current runs")
-    p.add_argument("--workers", "-j", type=int, default=None, help="parallel notebook workers (default: one per core)")
+    p.add_argument("--workers", "-j", type=positive_int, default=None, metavar="N",
+                   help="parallel notebook workers, at least 1 (default: one per core)")
     p.add_argument("--no-render", action="store_true", help="do everything but the Quarto render (exit 0)")
     p.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS",
                    help="longest a notebook cell may run (default: cell_timeout in project.yml, else 600)")
@@ -19,15 +21,18 @@ def add_parser(sub) -> None:
 
 
 def seconds(text: str) -> float:
-    """argparse type for --timeout: a positive number of seconds."""
+    """argparse type for --timeout: a positive number of seconds, at most a day (no NaN, no inf)."""
     import argparse
+
+    from ..vocabulary import MAX_CELL_TIMEOUT, valid_timeout
 
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    if not valid_timeout(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r} (accepted: more than 0 "
+                                         f"and at most {MAX_CELL_TIMEOUT})")
     return value
 
 
@@ -43,6 +48,9 @@ def run(args) -> int:
           f"{len(result.current)} current. Outputs:")
     for line in summary_lines(layout, result):
         print(line)
+    stale = stale_bibliography(layout)
+    if stale:
+        print(stale, file=sys.stderr)
     if result.report_generated:
         from ..review.records import again_notice
 
@@ -57,6 +65,20 @@ def run(args) -> int:
         print(f"Render skipped: {exc.message}; everything else is built. To render, {exc.hint}.", file=sys.stderr)
         return EXIT_NOT_RENDERED
     return EXIT_OK
+
+
+def stale_bibliography(layout) -> str | None:
+    """A warning when report/references.bib no longer matches the catalog's sources (None when it does, or
+    when the project has no bibliography)."""
+    from ..catalog import Catalog, bibtex
+
+    path = layout.report_dir / "references.bib"
+    if not path.is_file():
+        return None
+    if path.read_text(encoding="utf-8") == bibtex(Catalog.read_only(layout)):
+        return None
+    return (f"Warning: {layout.relative(path)} is out of date with {layout.relative(layout.datapackage)} (a source was "
+            "added or changed): the report would cite what it no longer lists; run `python -m analysis data bib`.")
 
 
 def summary_lines(layout, result) -> list[str]:

@@ -6,7 +6,9 @@ import shutil
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("clean", help="remove build outputs (_build/, _site/)")
+    from . import command
+
+    p = command(sub, "clean", "Remove the build outputs (_build/ and _site/); sources, data and releases are kept.", ["clean"])
     p.set_defaults(handler=run)
 
 

@@ -1,9 +1,11 @@
-"""``data``: list, validate, diff, accept and refresh the catalog's datasets; write the bibliography.
+"""``data``: list, validate, diff, accept, add, revert and refresh the catalog's datasets; write the bibliography.
 
     python -m analysis data list
     python -m analysis data validate [NAME ...]
     python -m analysis data diff NAME|PATH [NAME|PATH ...]
     python -m analysis data accept NAME [NAME ...] | --all
+    python -m analysis data add PATH --title T --source S --publisher P --locator L --confidence C [...]
+    python -m analysis data revert NAME|PATH [--accepted]
     python -m analysis data refresh NAME | --all [--accept] [--timeout SECONDS] [--base-url URL]
     python -m analysis data bib [--check]
 """
@@ -12,36 +14,74 @@ from __future__ import annotations
 
 import sys
 
-from . import EXIT_ERROR, EXIT_OK
+from . import EXIT_ERROR, EXIT_OK, command
+
+DATASET = "crs-r44283-2017.us_share"  # a dataset of this project, for the examples
+FILE = "data/raw/crs-r44283-2017/us_share.csv"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("data", help="list, validate, diff, accept and refresh datasets; write references.bib",
-                       description="Work with the data catalog (data/datapackage.json) and its raw files.")
+    p = command(sub, "data", "Work with the data catalog (data/datapackage.json) and its raw files under data/raw/.",
+                ["data list", f"data diff {DATASET}"])
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    a = actions.add_parser("list", help="datasets with their rows, state and confidence")
+    a = command(actions, "list", "List the datasets with their rows, state and confidence.", ["data list"])
     a.set_defaults(handler=run_list)
 
-    a = actions.add_parser("validate", help="check checksums and schemas (exit 1 listing every failure)")
-    a.add_argument("names", nargs="*", metavar="NAME", help="datasets to check (default: all)")
+    a = command(actions, "validate", "Check checksums and schemas, and that every file under data/raw/ is catalogued "
+                "(exit 1 listing every failure).", ["data validate", f"data validate {DATASET}"])
+    a.add_argument("names", nargs="*", metavar="NAME", help="datasets to check (default: all, and every file under data/raw/)")
     a.set_defaults(handler=run_validate)
 
-    a = actions.add_parser("diff", help="value diff of the working file against the last accepted version")
+    a = command(actions, "diff", "Show the rows added, removed and changed in a data file since it was last accepted.",
+                [f"data diff {DATASET}", f"data diff {FILE}"])
     a.add_argument("names", nargs="+", metavar="NAME|PATH", help="dataset name or its file (data/raw/<source-id>/<table>.csv)")
     a.set_defaults(handler=run_diff)
 
-    a = actions.add_parser("accept", help="after review: show the diff, then re-record hash, bytes and accessed date")
+    a = command(actions, "accept", "After review: show the diff, then re-record the file's hash, bytes and accessed date.",
+                [f"data accept {DATASET}", "data accept --all"])
     a.add_argument("names", nargs="*", metavar="NAME")
     a.add_argument("--all", action="store_true", help="accept every dataset whose file changed")
     a.set_defaults(handler=run_accept)
 
-    a = actions.add_parser("refresh", help="fetch a refreshable table from its publisher, validate it, show what is new",
-                           description="Fetch a table from its publisher's interface (SDMX, World Bank API, a file at a "
-                                       "stable URL; docs/refresh.md), validate it against the schema and diff it against "
-                                       "the newest snapshot. Nothing in data/ changes unless --accept is given and the "
-                                       "publisher has something new: then a new dated snapshot <series>-<YYYY-MM>.<table> "
-                                       "is added beside the earlier ones.")
+    a = command(actions, "add", "Catalog a new file data/raw/<source-id>/<table>.csv: its name, a schema inferred from "
+                "the file, its citation, today's date and its checksum (printed for review).",
+                ["data add data/raw/nsf-nsb-2024-6/srd1_gerd_more_economies.csv --title 'GERD of further economies, "
+                 "1990/2000/2010/2021, current PPP dollars (SEI 2024 Table SRD-1)' --source 'Research and Development: "
+                 "U.S. Trends and International Comparisons (Science & Engineering Indicators 2024, NSB-2024-6)' "
+                 "--publisher 'National Science Board; National Center for Science and Engineering Statistics (NCSES), NSF' "
+                 "--year 2024 --url https://ncses.nsf.gov/pubs/nsb20246 --locator 'Supplementary Table SRD-1' "
+                 "--confidence \"high: the publisher's own table\""])
+    a.add_argument("path", metavar="PATH", help="the new file, data/raw/<source-id>/<table>.csv")
+    a.add_argument("--title", required=True, help="what the table holds, e.g. 'U.S. share of world R&D, 1960 and 2015 (CRS R44283)'")
+    a.add_argument("--source", required=True, metavar="TITLE", help="title of the original publication")
+    a.add_argument("--publisher", required=True, help="its publisher (the original one, not a copy)")
+    a.add_argument("--locator", required=True, help="table, figure, page or paragraph where the numbers are printed")
+    a.add_argument("--confidence", required=True,
+                   help="'high|medium|low: reason', e.g. 'medium: seen only in a secondary copy'")
+    a.add_argument("--year", type=_year, default=None, help="the publication's year")
+    a.add_argument("--url", default=None, help="the publication's address")
+    a.add_argument("--author", default=None, help="its authors, separated by ';'")
+    a.add_argument("--description", default=None, help="what the table holds and any caveat, in a sentence or two")
+    a.add_argument("--license", default="other-at", help="its terms: other-at (the default: copyright of the publisher, "
+                   "figures quoted for fact-checking), public-domain-us-gov, CC-BY-4.0 or CC0-1.0")
+    a.add_argument("--method", default="transcribed", choices=["transcribed", "downloaded"],
+                   help="typed from the publication (default) or a file fetched as is")
+    a.add_argument("--detail", default=None, help="how it was obtained (default: from --method, --source and --locator)")
+    a.set_defaults(handler=run_add)
+
+    a = command(actions, "revert", "Undo a change to a dataset: restore its file and its catalog entry together to the last "
+                "committed version (or, with --accepted, the file to the version the catalog accepts).",
+                [f"data revert {DATASET}", f"data revert {FILE} --accepted"])
+    a.add_argument("name", metavar="NAME|PATH", help="dataset name or its file")
+    a.add_argument("--accepted", action="store_true",
+                   help="restore only the file, to the version whose checksum the catalog records")
+    a.set_defaults(handler=run_revert)
+
+    a = command(actions, "refresh", "Fetch a table from its publisher's interface (SDMX, World Bank API, a file at a "
+                "stable URL; docs/refresh.md), validate it and diff it against the newest snapshot; with --accept and "
+                "something new, add a dated snapshot <series>-<YYYY-MM>.<table> beside the earlier ones.",
+                ["data refresh --all", "data refresh nsf-nsb-2024-6.srd1_gerd_current"])
     a.add_argument("name", metavar="NAME", nargs="?",
                    help="a refreshable dataset, or its series <series>.<table> (data list marks them)")
     a.add_argument("--all", action="store_true", help="every refreshable series: say which have something new")
@@ -52,9 +92,19 @@ def add_parser(sub) -> None:
                         "default: the publisher's own, or $CLAIMCHECK_PUBLISHER_URL)")
     a.set_defaults(handler=run_refresh)
 
-    a = actions.add_parser("bib", help="write report/references.bib from the catalog's sources")
+    a = command(actions, "bib", "Write report/references.bib from the catalog's sources (after `data add` or a "
+                "changed citation).", ["data bib", "data bib --check"])
     a.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file is out of date")
     a.set_defaults(handler=run_bib)
+
+
+def _year(text: str) -> int:
+    """argparse type for --year: a four-digit year."""
+    import argparse
+
+    if not (text.isdigit() and len(text) == 4):
+        raise argparse.ArgumentTypeError(f"expected a four-digit year, got {text!r}")
+    return int(text)
 
 
 def _seconds(text: str) -> float:
@@ -82,9 +132,18 @@ def run_list(args) -> int:
 
     catalog = _catalog()
     rows = []
+    from ..errors import DataIntegrityError
+
     for name, entry in catalog.resources.items():
         path = catalog.path(name)
-        if not path.is_file():
+        try:
+            catalog.data_file(name)
+            refused = False
+        except DataIntegrityError:  # a symbolic link or an oversized file: never read (data validate says why)
+            refused = True
+        if refused:
+            count, state = "?", "REFUSED"
+        elif not path.is_file():
             count, state = "?", "MISSING"
         else:
             state = "ok" if f"sha256:{file_sha256(path)}" == entry["hash"] else "MODIFIED"
@@ -114,12 +173,19 @@ def _series(name: str, entry: dict) -> str:
 def run_validate(args) -> int:
     from ..catalog import remember_accepted
     from ..errors import ClaimcheckError
+    from ..preflight import IGNORE_FILE, uncatalogued_files
 
     catalog = _catalog()
     names = args.names or list(catalog.resources)
     for name in names:
         catalog.entry(name)  # unknown names are a usage error, reported before any check
     failures = []
+    stray = [] if args.names else uncatalogued_files(catalog)
+    for path in stray:
+        rel = catalog.layout.relative(path)
+        print(f"FAIL  {rel}")
+        failures.append((rel, [f"in no catalog entry: catalog it with `python -m analysis data add {rel} ...`, "
+                               f"or list it in {IGNORE_FILE} if it is not data"]))
     for name in names:
         problems = []
         try:
@@ -127,11 +193,15 @@ def run_validate(args) -> int:
         except ClaimcheckError as exc:
             problems.append(str(exc))
             sha = None
-        if catalog.path(name).is_file():
-            schema = catalog.schema_problems(name)
-            if schema:
-                problems.append(f"{catalog.layout.relative(catalog.path(name))} (dataset {name}) does not match its "
-                                "schema:\n    " + "\n    ".join(schema))
+        try:
+            schema = catalog.schema_problems(name) if catalog.path(name).is_file() else []
+        except ClaimcheckError as exc:  # a symbolic link or an oversized file, named once
+            schema = []
+            if str(exc) not in problems:
+                problems.append(str(exc))
+        if schema:
+            problems.append(f"{catalog.layout.relative(catalog.path(name))} (dataset {name}) does not match its "
+                            "schema:\n    " + "\n    ".join(schema))
         if problems:
             failures.append((name, problems))
             print(f"FAIL  {name}")
@@ -139,7 +209,10 @@ def run_validate(args) -> int:
             remember_accepted(catalog.layout, catalog.path(name), sha)
             print(f"ok    {name}")
     if failures:
-        print(f"\n{len(failures)} of {len(names)} datasets failed:", file=sys.stderr)
+        failed = len(failures) - len(stray)
+        parts = ([f"{failed} of {len(names)} datasets failed"] if failed else []) + \
+            ([f"{len(stray)} file(s) under data/raw/ are not catalogued"] if stray else [])
+        print(f"\n{' and '.join(parts)}:", file=sys.stderr)
         for name, problems in failures:
             for problem in problems:
                 print(f"- {name}: {problem}", file=sys.stderr)
@@ -202,6 +275,8 @@ def run_accept(args) -> int:
                            hint="python -m analysis data accept NAME [NAME ...] | --all")
     else:
         names = args.names
+        for name in names:
+            not_yet_added(catalog, name)
     results = accept(catalog, names)
     for r in results:
         print(r.diff.render())
@@ -213,6 +288,72 @@ def run_accept(args) -> int:
     changed = sum(r.changed for r in results)
     print(f"Accepted {changed} of {len(results)} datasets in {catalog.layout.relative(catalog.layout.datapackage)}.")
     return EXIT_OK
+
+
+def run_add(args) -> int:
+    import json
+
+    from ..catalog import Catalog
+    from ..datasets import add_dataset
+
+    catalog = Catalog.load()
+    added = add_dataset(catalog, args.path, title=args.title, source=args.source, publisher=args.publisher,
+                        locator=args.locator, confidence=args.confidence, year=args.year, url=args.url,
+                        author=args.author, description=args.description, license=args.license, method=args.method,
+                        detail=args.detail)
+    layout = catalog.layout
+    print(f"Added dataset {added.name} to {layout.relative(layout.datapackage)}:")
+    print(json.dumps(added.entry, indent=2, ensure_ascii=False))
+    for note in added.notes:
+        print(f"note: {note}")
+    print("Next:\n"
+          "  - review the entry above: the schema was inferred from the file (enums, ranges, primary key); edit it in "
+          f"{layout.relative(layout.datapackage)} if the data's meaning needs more, then `python -m analysis data validate {added.name}`\n"
+          f"  - declare it for the notebook that reads it: notebooks.<notebook>.datasets in project.yml\n"
+          "  - regenerate the bibliography: python -m analysis data bib")
+    return EXIT_OK
+
+
+def run_revert(args) -> int:
+    from ..catalog import Catalog
+    from ..datasets import revert_dataset
+
+    catalog = Catalog.load(accepting=True)
+    name = dataset_name(catalog, args.name)
+    result = revert_dataset(catalog, name, accepted=args.accepted)
+    layout = catalog.layout
+    rel = layout.relative(catalog.path(name))
+    if not result.changed:
+        print(f"Nothing to revert: {rel} and its catalog entry are already those of {result.origin}.")
+    else:
+        if result.diff is not None:
+            print(result.diff.render())
+        done = [f"{rel}" if result.file_restored else None,
+                f"its entry in {layout.relative(layout.datapackage)} ({', '.join(result.entry_fields)})"
+                if result.entry_fields else None]
+        print(f"Reverted dataset {name} to {result.origin}: restored {' and '.join(d for d in done if d)}.")
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.changed:
+        print("The next build restores the runs that read it from _build/store when their earlier results match "
+              "(nothing executes for them).")
+    return EXIT_OK
+
+
+def not_yet_added(catalog, name: str) -> None:
+    """CatalogError saying how to add a dataset whose file is in place but which has no catalog entry yet."""
+    from ..catalog import NAME_PATTERN
+    from ..errors import CatalogError
+
+    if name in catalog.resources or not NAME_PATTERN.match(name):
+        return
+    path = catalog.layout.dataset_file(name)
+    if path.is_file():
+        rel = catalog.layout.relative(path)
+        raise CatalogError(f"dataset {name} is not in {catalog.layout.relative(catalog.layout.datapackage)} yet: its file "
+                           f"{rel} exists but has no entry to accept (accept records a change to a catalogued file)",
+                           hint=f"add it with `python -m analysis data add {rel} --title ... --source ... --publisher ... "
+                                "--locator ... --confidence ...` (docs/adding-a-claim.md); it writes the entry, checksum included")
 
 
 def run_refresh(args) -> int:

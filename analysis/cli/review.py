@@ -4,20 +4,29 @@ or review in the browser (``review serve``)."""
 from __future__ import annotations
 
 
+FIGURE = "us_share_global_research/default#fig-us-share-over-time"  # a figure of this project, for the examples
+
+
 def add_parser(sub) -> None:
-    p = sub.add_parser("review", help="record or list peer reviews of the figures")
+    from . import command
+
+    p = command(sub, "review", "Peer-review the figures and tables of the last build: record, list or review in the browser.",
+                ["review list", "review serve --port 8765"])
     actions = p.add_subparsers(dest="review_action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="record a review of one figure of the last build")
-    add.add_argument("figure", metavar="FIGURE_ID", help="<notebook>/<parameter-set>#<label>, e.g. alpha/default#fig-shares")
+    add = command(actions, "add", "Record a review of one figure of the last build (written under reviews/).",
+                  [f"review add '{FIGURE}' --reviewer 'A. Reviewer' --decision approved --comment 'rows match Table 1'"])
+    add.add_argument("figure", metavar="FIGURE_ID", help=f"<notebook>/<parameter-set>#<label>, e.g. {FIGURE}")
     add.add_argument("--reviewer", required=True, help="the reviewer's name")
     add.add_argument("--decision", required=True, choices=["approved", "changes-requested"])
     add.add_argument("--comment", default="", help="what was checked, or what to change (required for changes-requested)")
     add.set_defaults(handler=run_add)
-    ls = actions.add_parser("list", help="review status of every figure of the last build")
+    ls = command(actions, "list", "Show the review status of every figure of the last build (or of the figures named).",
+                 ["review list", f"review list '{FIGURE}' --history"])
     ls.add_argument("figures", nargs="*", metavar="FIGURE_ID", help="only these figures")
     ls.add_argument("--history", action="store_true", help="show every record, not only the latest")
     ls.set_defaults(handler=run_list)
-    serve = actions.add_parser("serve", help="review the figures in the browser: a local web app on 127.0.0.1")
+    serve = command(actions, "serve", "Review the figures in the browser: a local web app on 127.0.0.1.",
+                    ["review serve", "review serve --port 8800"])
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8765)")
     serve.set_defaults(handler=run_serve)
 
