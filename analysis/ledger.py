@@ -239,12 +239,8 @@ def write(layout: Layout, rows: list[dict], *, register: Register | None = None,
     The runs come from ``manifest_runs`` (default: the manifest the build just wrote) and the verdicts
     from ``register`` (default: ``claims/register.yml``).
     """
-    from .wording import reproduced_words, stated_words
-
     register = register or Register.load(layout)
-    for row in rows:  # the values in words, as the report prints them (analysis.wording)
-        row["stated_text"] = stated_words(register.claims.get(row["claim"]) or {}, row)
-        row["reproduced_text"] = reproduced_words(row)
+    with_words(rows, register)
     write_json_if_changed(layout.build_dir / "ledger.json", rows)
     write_if_changed(layout.build_dir / "ledger.csv", _csv(rows, LEDGER_FIELDS))
     if manifest_runs is None:
@@ -256,6 +252,17 @@ def write(layout: Layout, rows: list[dict], *, register: Register | None = None,
     write_if_changed(layout.build_dir / "ledger-runs.csv", _csv(runs, RUNS_FIELDS))
     write_json_if_changed(layout.build_dir / "ledger-readings.json", readings)
     write_if_changed(layout.build_dir / "ledger-readings.csv", _csv(readings, READINGS_FIELDS))
+
+
+def with_words(rows: list[dict], register: Register) -> list[dict]:
+    """``rows`` (changed in place, and returned) as :func:`write` writes them: each with ``stated_text``
+    and ``reproduced_text``, its values in the words the report prints (:mod:`analysis.wording`)."""
+    from .wording import reproduced_words, stated_words
+
+    for row in rows:
+        row["stated_text"] = stated_words(register.claims.get(row["claim"]) or {}, row)
+        row["reproduced_text"] = reproduced_words(row)
+    return rows
 
 
 def read(layout: Layout) -> list[dict] | None:

@@ -135,7 +135,7 @@ def record_release(layout: Layout, *, allow_dirty: bool = False, echo=print) -> 
             raise ReleaseError(f"the last build was made by version {manifest.get('project_version')}, not {version}",
                                hint="run `python -m analysis build`, then release")
         if context.register is not None:
-            fresh = ledger.collect(layout, context.register, manifest["runs"])
+            fresh = ledger.with_words(ledger.collect(layout, context.register, manifest["runs"]), context.register)
             if json.loads(canonical_json(fresh)) != json.loads(canonical_json(rows)):
                 raise ReleaseError("_build/ledger.json does not match the executed notebooks",
                                    hint="run `python -m analysis build` (without selecting runs), then release")

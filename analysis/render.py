@@ -128,7 +128,8 @@ def document_inputs(layout: Layout, source: Path, others: list[Path]) -> list[Pa
     textual: paths resolve against the document's folder), the metadata files of its front matter,
     and the executed notebooks it embeds."""
     folder = source.parent
-    shared = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".qmd" and not p.name.startswith("."))
+    shared = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".qmd"
+                    and not p.name.startswith(".")) if folder.is_dir() else []
     files, queue, seen = [layout.root / "_quarto.yml", *shared], [source], set()
     embedded: set[Path] = set()
     while queue:
@@ -270,7 +271,7 @@ def render(layout: Layout, *, formats=("html", "typst"), extra_args=(), echo=pri
     if failed:
         job = failed[0]
         raise QuartoFailed(
-            f"quarto render {layout.relative(job.source)} --to {job.fmt} failed:\n    {job.error}" + _static_problems(layout),
+            f"quarto render --to {job.fmt} failed {job.error}" + _static_problems(layout),
             hint="the executed notebooks, ledger and report sources in _build/ are kept; fix the error and run `build` again",
         )
     if strict and warned:
@@ -303,10 +304,11 @@ def _run_jobs(layout: Layout, quarto: Path, todo: list[Job], workers: int, extra
         job.seconds = time.monotonic() - t0
         job.warnings = warnings_in((proc.stderr or "") + "\n" + (proc.stdout or ""))
         if proc.returncode != 0:
-            job.error = f"exit {proc.returncode}:\n    " + "\n    ".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
+            job.error = f"(exit {proc.returncode}) for {layout.relative(job.source)}:\n    " + "\n    ".join(
+                (proc.stderr or proc.stdout).strip().splitlines()[-20:])
         elif not job.output.is_file():
-            job.error = (f"it succeeded but wrote no {layout.relative(job.output)} (check output-dir in _quarto.yml "
-                         "and output-file in the metadata files under _build/report/)")
+            job.error = (f"for {layout.relative(job.source)}: it exited 0 but wrote no {layout.relative(job.output)} "
+                         "(check output-dir in _quarto.yml and output-file in the metadata files under _build/report/)")
         with lock:
             _show(job.warnings, echo, job.name)
             echo(f"  {'wrote ' + layout.relative(job.output) if not job.error else 'FAILED ' + job.name} ({job.seconds:.0f}s)")

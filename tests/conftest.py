@@ -26,9 +26,12 @@ class TempProject:
 
     def cli(self, *args: str, check: bool = False, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
         """Run ``python -m analysis ARGS`` in the project; return the completed process."""
-        full_env = {**os.environ, **(env or {})}
+        # renders are opt-in in tests: a QUARTO of the environment (.ci/run exports one for the render
+        # test) is not inherited; a test that renders passes QUARTO in ``env``
+        full_env = {k: v for k, v in os.environ.items() if k not in ("QUARTO", "CLAIMCHECK_RENDER_JOBS")}
+        full_env.update(env or {})
         full_env.pop("CLAIMCHECK_PROJECT_ROOT", None)
-        full_env.setdefault("QUARTO", "")  # renders are opt-in in tests
+        full_env.setdefault("QUARTO", "")
         if full_env["QUARTO"] == "":
             full_env.pop("QUARTO")
             full_env["PATH"] = os.pathsep.join(p for p in full_env["PATH"].split(os.pathsep) if not (Path(p) / "quarto").exists())

@@ -425,7 +425,7 @@ def test_render_reports_quarto_failures(built, tmp_path):
     failing.chmod(0o755)
     proc = project.cli("build", env={"QUARTO": str(failing)})
     assert proc.returncode == 1
-    assert re.search(r"quarto render report/\w+\.qmd --to \w+ failed:\n\s+exit 1:", proc.stderr), proc.stderr
+    assert re.search(r"quarto render --to \w+ failed \(exit 1\) for report/\w+\.qmd:\n", proc.stderr), proc.stderr
     assert "something Quarto disliked" in proc.stderr
     assert project.path("_build/ledger.json").is_file()
 
