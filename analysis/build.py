@@ -17,6 +17,7 @@ from .files import file_sha256
 from .manifest import now, read_run_record, write_manifest, write_run_record
 from .paths import Layout
 from .project import Project, Run
+from .protected import Snapshot, refuse_links
 
 if TYPE_CHECKING:
     from .cache import RunCache
@@ -134,6 +135,8 @@ def build_lock(layout: Layout):
     """Hold the project's build lock; refuse at once, clearly, if another build holds it."""
     from filelock import FileLock, Timeout
 
+    from .processes import wait_for_orphans
+
     layout.build_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(layout.build_lock))
     try:
@@ -144,6 +147,7 @@ def build_lock(layout: Layout):
             hint="wait for it to finish, then build again; nothing was changed by this attempt",
         ) from None
     try:
+        wait_for_orphans(layout.state_dir)  # a killed build's processes could still write: they go first
         yield
     finally:
         lock.release()
@@ -172,6 +176,7 @@ def execute(context: Context, selection=None, *, force=False, workers=None, time
     the_plan = plan(context, selection, force=force)
     todo = the_plan.to_execute
     preflight.check(context, todo)  # checks before kernels
+    refuse_links(layout)  # a data file that is a link to anywhere is refused even when nothing reads it now
     done: list[str] = []
     restored: list[str] = []
     try:
@@ -190,7 +195,8 @@ def execute(context: Context, selection=None, *, force=False, workers=None, time
             todo = [r for r in todo if r.address not in restored]
             announce(layout, the_plan, todo, restored, Executor(layout, workers).workers, echo)
             cell_timeout = timeout or context.project.cell_timeout
-            Executor(layout, workers, echo=echo, timeout=cell_timeout).execute(todo, on_success)
+            guard = Snapshot.take(layout) if todo else None  # nothing under data/, claims/, reviews/ may change
+            Executor(layout, workers, echo=echo, timeout=cell_timeout, guard=guard).execute(todo, on_success)
     finally:
         manifest = _write_manifest(context, started, done)
     return BuildResult([r.address for r in todo], [r.address for r in the_plan.current],

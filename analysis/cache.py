@@ -139,7 +139,7 @@ class RunCache:
         try:
             record = json.loads(self.layout.run_record(run.address).read_text(encoding="utf-8"))
             modules = record["analysis_modules"]
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return self.package_files()
         if not modules:
             return self.package_files()
@@ -323,7 +323,7 @@ class ResultStore:
                 modules = entry["record"].get("analysis_modules") or []
                 if key_hash(self.input_key(run, modules)) == path.stem and self._object(entry["notebook_sha256"]).is_file():
                     return entry
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, RecursionError):
                 continue  # a damaged or stale entry is no match
         return None
 

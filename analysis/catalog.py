@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .files import atomic_write_bytes, file_sha256, file_sha256_bytes
-from .errors import CatalogError, DataIntegrityError, FileError, SchemaError, UndeclaredDatasetError
+from .errors import CatalogError, DataIntegrityError, FileError, SchemaError, UndeclaredDatasetError, from_os_error
 from . import runlog
 from .paths import Layout
 
@@ -34,6 +34,10 @@ CONFIDENCE_LEVELS = ("high", "medium", "low")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SHA256_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 ACCEPT_COMMAND = "python -m analysis data accept"
+#: Limits on one data file (the largest real one is about 20 kB and 150 rows): anything larger is refused
+#: before it is parsed, so no data file can make a command use gigabytes of memory.
+MAX_DATA_FILE_BYTES = 16 * 1024 * 1024
+MAX_DATA_ROWS = 200_000
 
 loaded: list[dict] = []  # loads made in this process (interactive sessions)
 
@@ -65,7 +69,14 @@ class Catalog:
         if not path.is_file():
             raise CatalogError(f"{layout.relative(path)} does not exist", hint="restore it from git")
         try:
+            from .files import MAX_PROJECT_FILE_BYTES, read_text
+
+            if path.stat().st_size > MAX_PROJECT_FILE_BYTES:
+                read_text(path, limit=MAX_PROJECT_FILE_BYTES)  # refuses it, naming the file and the limit
             descriptor = json.loads(path.read_text(encoding="utf-8"))
+        except RecursionError:
+            raise CatalogError(f"{layout.relative(path)} is not valid JSON: its arrays or objects are nested too deeply "
+                               "to read", hint="restore it (git diff data/datapackage.json shows what changed)") from None
         except UnicodeDecodeError as exc:
             raise CatalogError(
                 f"{layout.relative(path)} is not UTF-8 text (byte {exc.start}: {exc.reason})",
@@ -193,20 +204,55 @@ class Catalog:
         """The data file of dataset ``name``."""
         return self.layout.data_dir / self.entry(name)["path"]
 
+    def data_file(self, name: str) -> Path:
+        """The data file of dataset ``name``, refused (DataIntegrityError naming the dataset) if it is a
+        symbolic link or lies behind one (data files are regular files inside data/, as git tracks them),
+        or if it is larger than :data:`MAX_DATA_FILE_BYTES`. It may be missing: callers say so."""
+        path = self.path(name)
+        rel = path.relative_to(self.layout.root).as_posix()  # not resolved: a link's own place
+        here = self.layout.data_dir
+        for part in path.relative_to(here).parts:
+            here = here / part
+            if here.is_symlink():
+                try:
+                    target = os.readlink(here)
+                except OSError:
+                    target = "?"
+                via = "" if here == path else f" (its folder {here.relative_to(self.layout.root).as_posix()} is one)"
+                raise DataIntegrityError(
+                    f"{rel} (dataset {name}) is a symbolic link{via} to {target}: data files must be regular files "
+                    "inside data/, not links to files elsewhere (nothing was read or changed)",
+                    hint=f"put the file itself in its place (cp --remove-destination \"$(readlink -f {rel})\" {rel}), "
+                         f"review it with `python -m analysis data diff {name}` and accept it with "
+                         f"`{ACCEPT_COMMAND} {name}`; or restore it with `git checkout -- {rel}`")
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return path
+        if size > MAX_DATA_FILE_BYTES:
+            raise DataIntegrityError(
+                f"{rel} (dataset {name}) is {size / 2**20:.0f} MB, larger than the {MAX_DATA_FILE_BYTES // 2**20} MB a data "
+                "file may be (nothing was read)",
+                hint=f"restore it with `git checkout -- {rel}`; a table this large does not belong in the catalog")
+        return path
+
     def save(self) -> None:
         """Write the descriptor back to data/datapackage.json atomically, formatting kept stable."""
         atomic_write_bytes(self.layout.datapackage, dump_descriptor(self.descriptor).encode("utf-8"))
 
     def verify_checksum(self, name: str) -> str:
         """Return the file's sha256, or raise DataIntegrityError if it differs from the catalog."""
-        entry, path = self.entry(name), self.path(name)
+        entry, path = self.entry(name), self.data_file(name)
         rel = self.layout.relative(path)
         if not path.is_file():
             raise DataIntegrityError(
                 f"{rel} (dataset {name}) is missing",
                 hint=f"restore it with `python -m analysis data revert {name}` (or `git checkout -- {rel}`)",
             )
-        actual = file_sha256(path)
+        try:
+            actual = file_sha256(path)
+        except OSError as exc:
+            raise from_os_error(exc, path, "reading") from None
         expected = entry["hash"].split(":", 1)[1]
         if actual != expected:
             raise DataIntegrityError(
@@ -234,14 +280,26 @@ class Catalog:
             path = Path(path).resolve()
             basepath = path.parent
             entry["path"] = path.name
-        if not (basepath / entry["path"]).is_file():
-            return [f"file {self.layout.relative(basepath / entry['path'])} does not exist"]
+        else:
+            self.data_file(name)
+        target = basepath / entry["path"]
+        if not target.is_file():
+            return [f"file {self.layout.relative(target)} does not exist"]
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            raise from_os_error(exc, target, "reading") from None
+        lines = data.count(b"\n")
+        if len(data) > MAX_DATA_FILE_BYTES or lines > MAX_DATA_ROWS:
+            return [f"file {self.layout.relative(target)} is larger than a data file may be "
+                    f"({len(data) / 2**20:.1f} MB, {lines} lines; at most {MAX_DATA_FILE_BYTES // 2**20} MB "
+                    f"and {MAX_DATA_ROWS} rows)"]
         with system.use_context(trusted=False):
             report = Resource(entry, basepath=str(basepath)).validate(limit_errors=limit)
+        lines = non_finite_numbers(entry, data, limit=limit)
         if report.valid:
-            return []
+            return lines
         key = primary_key(entry)
-        lines = []
         for task in report.tasks:
             for err in task.errors[:limit]:
                 lines.append(describe_frictionless_error(err, key, task.labels if hasattr(task, "labels") else None))
@@ -259,6 +317,38 @@ class Catalog:
             f"{rel} (dataset {name}) does not match its schema in data/datapackage.json:\n    " + "\n    ".join(lines),
             hint="fix the file (or the schema, if the data's structure changed deliberately) and accept it",
         )
+
+
+def non_finite_numbers(entry: dict, data: bytes, *, limit: int = 20) -> list[str]:
+    """Problems for NaN and infinite values in the schema's number fields, which Frictionless accepts
+    ("NaN", "inf", "-Infinity", "1e999"): a number the data print is finite, and an empty cell is the
+    way to say a value is missing."""
+    import csv
+    import io
+    import math
+
+    fields = [f.get("name") for f in entry.get("schema", {}).get("fields", []) if f.get("type") == "number"]
+    if not fields:
+        return []
+    try:
+        text = data.decode("utf-8-sig")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        problems = []
+        for row_number, row in enumerate(reader, start=2):
+            for name in fields:
+                cell = (row.get(name) or "").strip()
+                try:
+                    value = float(cell)
+                except ValueError:
+                    continue
+                if not math.isfinite(value):
+                    problems.append(f"constraint-error: row {row_number}, field {name!r}, value {cell!r}: not a finite "
+                                    "number (leave the cell empty for a missing value)")
+                    if len(problems) >= limit:
+                        return problems
+        return problems
+    except (UnicodeDecodeError, csv.Error):
+        return []  # Frictionless names what is wrong with the file
 
 
 def primary_key(entry: dict) -> list[str]:
@@ -408,7 +498,7 @@ def load(name: str, *, layout: Layout | None = None):
 
 # Validated once: typed tables cached by file hash + schema hash --------------------------------
 
-TABLE_FORMAT = 1  # bump when read_typed() changes what it produces
+TABLE_FORMAT = 2  # bump when read_typed() (or the validation before it) changes what it produces
 NOT_READ_BY_VALIDATION = {"hash", "bytes", "refresh", "obtained", "sources", "licenses", "title", "description", "confidence"}
 
 
@@ -434,12 +524,19 @@ def _pandas_version() -> str:
 
 
 def cached_table(catalog: Catalog, name: str, sha256: str):
-    """The cached typed table for this file and schema, or None (missing or unreadable)."""
+    """The cached typed table for this file and schema, or None (missing, damaged or unreadable).
+
+    The cache file starts with the sha256 of its pickle: a damaged file that would still unpickle
+    (a flipped digit in a number) is never trusted."""
     import pickle
 
     path = table_cache_path(catalog, name, sha256)
     try:
-        return pickle.loads(path.read_bytes())
+        data = path.read_bytes()
+        head, _, payload = data.partition(b"\n")
+        if head != f"sha256:{file_sha256_bytes(payload)}".encode():
+            return None
+        return pickle.loads(payload)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
         return None
 
@@ -449,7 +546,9 @@ def store_table(catalog: Catalog, name: str, sha256: str, frame) -> None:
     import pickle
 
     try:
-        atomic_write_bytes(table_cache_path(catalog, name, sha256), pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL))
+        payload = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write_bytes(table_cache_path(catalog, name, sha256),
+                           f"sha256:{file_sha256_bytes(payload)}\n".encode() + payload)
     except (OSError, FileError):
         pass
 

@@ -23,27 +23,16 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from datetime import date as _date
 from functools import lru_cache
 from pathlib import Path
-
-import yaml
 
 from .errors import ClaimRecordError, RegisterError
 from .files import parse_yaml
 from .paths import Layout
+from .vocabulary import COMPARISONS, KINDS, ORIGIN_LINKS, TITLE_LIMIT, TOLERANCE_TYPES, VERDICTS  # noqa: F401
+from .vocabulary import SEARCH_CLASSES as REASON_CLASSES  # why a claim is unverifiable: its search record's class
 
 MIME = "application/vnd.claimcheck.claim+json"
-VERDICTS = ("reproduced", "reproduced-with-caveat", "mislabelled", "outdated", "not-reproduced", "unverifiable")
-#: What a claim states: the comparison kinds of the register (see its header).
-KINDS = ("share", "amount", "count", "date", "duration", "quantity", "rank", "trend", "membership")
-COMPARISONS = ("=", "~", ">", ">=", "<", "<=")
-TOLERANCE_TYPES = ("absolute", "relative", "exact")
-#: The links of a claim's chain of origin (docs/verdict-policy.md, section 3).
-ORIGIN_LINKS = ("cited", "cited-by-cited", "reproduced")
-#: Why a claim is unverifiable: the two reason classes the report counts apart.
-REASON_CLASSES = ("no-public-record-expected", "public-record-not-found")
-TITLE_LIMIT = 60
 
 
 @dataclass(frozen=True)
@@ -57,7 +46,7 @@ class Register:
     @classmethod
     def load(cls, layout: Layout | None = None) -> "Register":
         layout = layout or Layout.find()
-        return _load_register(str(layout.register))
+        return _load_register(str(layout.register), _register_key(layout.register), str(layout.root))
 
     def for_notebook(self, notebook: str) -> list[dict]:
         return [c for c in self.claims.values() if c["check"]["notebook"] == notebook]
@@ -72,89 +61,54 @@ class Register:
             ) from None
 
 
+def _register_key(path: Path) -> tuple:
+    try:
+        stat = path.stat()
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        return ()
+
+
 @lru_cache(maxsize=4)
-def _load_register(path: str) -> Register:
+def _load_register(path: str, version: tuple = (), root: str | None = None) -> Register:
+    """Read and check the register: strict YAML, its typed schema (:class:`analysis.schemas.RegisterFile`),
+    then what refers across it (unique ids, known documents). RegisterError names the claim, field and line."""
+    from .errors import shown
+    from .files import MAX_PROJECT_FILE_BYTES, read_text, seen_valid
+
     p = Path(path)
     if not p.is_file():
-        raise RegisterError(f"{p} does not exist", hint="restore claims/register.yml from git")
-    try:
-        raw = parse_yaml(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RegisterError(f"{p.name} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
+        raise RegisterError(f"{shown(p)} does not exist", hint="restore claims/register.yml from git")
+    source = shown(p)
+    text = read_text(p, limit=MAX_PROJECT_FILE_BYTES)
+    raw = parse_yaml(text, source=source)
+    if not isinstance(raw, dict):
         raise RegisterError(f"{p.name}: expected a mapping with 'documents' and a 'claims' list")
+    layout = Layout(Path(root)) if root else None
+    if layout is None or not seen_valid(layout, "register", text):
+        from . import schemas
+
+        schemas.check(schemas.RegisterFile, raw, source=source, text=text, error=RegisterError,
+                      place=schemas.register_place, hint="see the field list at the top of claims/register.yml")
+        if layout is not None:
+            seen_valid(layout, "register", text, remember=True)
     documents = raw.get("documents") or {}
-    for doc_id, doc in documents.items():
-        _check_document(p.name, doc_id, doc)
-    _check_left_out(p.name, raw.get("left_out") or [], documents)
+    for i, item in enumerate(raw.get("left_out") or []):
+        if item["document"] not in documents:
+            raise RegisterError(f"{p.name}: left_out #{i + 1}: unknown document {item['document']!r}")
     claims: dict[str, dict] = {}
+    ids = {c["id"] for c in raw["claims"]}
     for i, claim in enumerate(raw["claims"]):
-        where = f"{p.name}: claim #{i + 1} ({claim.get('id', 'no id') if isinstance(claim, dict) else claim!r})"
-        if not isinstance(claim, dict):
-            raise RegisterError(f"{where}: expected a mapping")
-        for key in ("id", "document", "quote", "stated", "check", "tolerance"):
-            if key not in claim:
-                raise RegisterError(f"{where}: missing {key!r}")
+        where = f"{p.name}: claim #{i + 1} ({claim['id']})"
         if claim["id"] in claims:
             raise RegisterError(f"{where}: duplicate claim id {claim['id']!r}", hint="claim ids must be unique")
         if claim["document"] not in documents:
             raise RegisterError(f"{where}: unknown document {claim['document']!r}")
-        check = claim["check"]
-        if not isinstance(check, dict) or not check.get("notebook"):
-            raise RegisterError(f"{where}: 'check' needs a notebook (and a parameter set)")
-        check.setdefault("parameters", "default")
-        stated = claim["stated"]
-        if not isinstance(stated, dict) or "value" not in stated:
-            raise RegisterError(f"{where}: 'stated' needs a value (null if the claim has no number)")
-        if "text" in stated and not (isinstance(stated["text"], str) and stated["text"].strip()):
-            raise RegisterError(f"{where}: stated.text must be the stated value in the document's own words "
-                                "(e.g. 'by the early 2030s'), as the report shows it")
-        if stated.get("comparison", "=") not in COMPARISONS:
-            raise RegisterError(f"{where}: comparison must be one of {COMPARISONS}")
-        tol = claim["tolerance"]
-        if not isinstance(tol, dict) or tol.get("type") not in TOLERANCE_TYPES:
-            raise RegisterError(f"{where}: tolerance type must be one of {TOLERANCE_TYPES}")
-        if tol["type"] != "exact" and not isinstance(tol.get("value"), (int, float)):
-            raise RegisterError(f"{where}: a {tol['type']} tolerance needs a numeric value")
-        if not tol.get("why"):
-            raise RegisterError(f"{where}: the tolerance needs a 'why' a reviewer can dispute")
-        if "reading" in claim and not (isinstance(claim["reading"], str) and claim["reading"].strip()):
-            raise RegisterError(f"{where}: 'reading' must say, in words, the reading the claim is judged on")
-        if "kind" in claim and claim["kind"] not in KINDS:
-            raise RegisterError(f"{where}: kind {claim['kind']!r} is not one of {KINDS}")
-        if claim.get("duplicate_of") and claim["duplicate_of"] not in {c.get("id") for c in raw["claims"]}:
+        if claim.get("duplicate_of") and claim["duplicate_of"] not in ids:
             raise RegisterError(f"{where}: duplicate_of names unknown claim {claim['duplicate_of']!r}")
+        claim["check"].setdefault("parameters", "default")
         claims[claim["id"]] = claim
     return Register(p, documents, claims)
-
-
-def _check_document(file_name: str, doc_id: str, doc) -> None:
-    """A document needs a citation, and one reference date with the reasoning behind it."""
-    where = f"{file_name}: document {doc_id!r}"
-    if not isinstance(doc, dict) or not doc.get("citation"):
-        raise RegisterError(f"{where}: expected a mapping with a 'citation'")
-    date = doc.get("reference_date")
-    try:
-        _date.fromisoformat(str(date))
-    except ValueError:
-        raise RegisterError(
-            f"{where}: reference_date {date!r} is not an ISO date (YYYY-MM-DD)",
-            hint="every document is judged at one reference date: its publication date, or the latest event it mentions",
-        ) from None
-    if not doc.get("reference_date_basis"):
-        raise RegisterError(f"{where}: reference_date_basis must say how the reference date was derived")
-
-
-def _check_left_out(file_name: str, left_out, documents: dict) -> None:
-    """Statements deliberately not registered: each names its document and says why."""
-    if not isinstance(left_out, list):
-        raise RegisterError(f"{file_name}: 'left_out' must be a list")
-    for i, item in enumerate(left_out):
-        where = f"{file_name}: left_out #{i + 1}"
-        if not isinstance(item, dict) or not item.get("quote") or not item.get("why"):
-            raise RegisterError(f"{where}: expected a mapping with 'document', 'quote' and 'why'")
-        if item.get("document") not in documents:
-            raise RegisterError(f"{where}: unknown document {item.get('document')!r}")
 
 
 def reference_date(register: "Register", claim: dict) -> str:

@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Catalog, accepted_store_path, dump_descriptor, primary_key, remember_accepted
+from .catalog import MAX_DATA_ROWS, Catalog, accepted_store_path, dump_descriptor, primary_key, remember_accepted
 from .files import atomic_write_bytes, file_sha256, file_sha256_bytes
 from .errors import CatalogError, DataIntegrityError, SchemaError
 
@@ -38,7 +38,14 @@ def read_table(data: bytes, where: str) -> tuple[list[str], list[dict[str, str]]
         text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        records = [r for r in reader if r]
+        records = []
+        for record in reader:
+            if record:
+                records.append(record)
+                if len(records) > MAX_DATA_ROWS + 1:
+                    raise SchemaError(f"{where} has more than {MAX_DATA_ROWS} rows, more than a data file may have",
+                                      hint="restore the file (git checkout -- FILE); a table this large does not belong "
+                                           "in the catalog")
     except csv.Error as exc:
         raise SchemaError(f"{where} is not a readable CSV file: {exc}") from exc
     if not records:
@@ -257,7 +264,7 @@ def accepted_version(catalog: Catalog, name: str) -> tuple[bytes | None, str]:
 def diff_dataset(catalog: Catalog, name: str, new_path: Path | None = None) -> TableDiff:
     """Value diff of dataset ``name``'s working file (or ``new_path``) against its last accepted version."""
     entry = catalog.entry(name)
-    path = Path(new_path) if new_path is not None else catalog.path(name)
+    path = Path(new_path) if new_path is not None else catalog.data_file(name)
     rel = catalog.layout.relative(path)
     if not path.is_file():
         raise DataIntegrityError(f"{rel} (dataset {name}) is missing",
@@ -313,7 +320,7 @@ def accept(catalog: Catalog, names: list[str], *, today: str | None = None,
     names = list(dict.fromkeys(names))
     for name in names:
         catalog.entry(name)  # unknown names fail before anything else
-    missing = [layout.relative(catalog.path(n)) for n in names if not catalog.path(n).is_file()]
+    missing = [layout.relative(catalog.data_file(n)) for n in names if not catalog.data_file(n).is_file()]
     if missing:
         raise DataIntegrityError(f"cannot accept: {', '.join(missing)} missing",
                                  hint="restore the file (git checkout -- <file>) or remove the dataset from the catalog")

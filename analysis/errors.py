@@ -128,8 +128,17 @@ def from_os_error(exc: OSError, path=None, doing: str | None = None) -> FileErro
                          hint="make the folder writable (or copy the project to a writable place) and run the command again; "
                               "nothing was changed")
     if code in (errno.EACCES, errno.EPERM):
+        if doing == "accessing":  # not said: a file we cannot read is what the user must fix first
+            import os
+
+            named = path if path is not None else exc.filename
+            unreadable = named is not None and os.path.exists(named) and not os.access(named, os.R_OK)
+            doing = "reading" if unreadable else doing
+        access = "read" if doing.startswith(("reading", "hashing", "loading", "opening")) else "write"
+        place = "that file and its folder" if access == "read" else "that folder"
         return FileError(f"permission denied while {doing} {target}",
-                         hint="give your user write access to that folder (ls -l shows its owner and mode)")
+                         hint=f"give your user {access} access to {place} (`ls -l` shows owner and mode; e.g. "
+                              f"`chmod u+{access[0]} {target}`)")
     if code == errno.ENOENT:
         return FileError(f"{target} does not exist (while {doing} it)",
                          hint="restore it (git checkout -- FILE for a committed file; `python -m analysis build` for outputs)")
@@ -161,6 +170,12 @@ def translate(exc: BaseException) -> ClaimcheckError | None:
     if isinstance(exc, UnicodeDecodeError):
         return FileError(f"a file is not UTF-8 text (byte {exc.start}: {exc.reason})",
                          hint="save it as UTF-8; run with --debug to see which file")
+    if isinstance(exc, RecursionError):
+        return FileError("an input file is nested too deeply to read (arrays or mappings inside each other thousands "
+                         "of levels deep)", hint="run with --debug to see which file, then restore it")
+    if isinstance(exc, MemoryError):
+        return FileError("the machine ran out of memory while reading the project's files",
+                         hint="run with --debug to see which file; no project file should be larger than a few MB")
     if isinstance(exc, json.JSONDecodeError):
         return FileError(f"a JSON file is damaged: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                          hint="run with --debug to see which file, then restore it")

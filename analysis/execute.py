@@ -127,16 +127,44 @@ def _execute_in_worker(job: dict) -> dict:
             error["attempts"] = attempt
             return {"ok": False, "started": started, "duration": time.monotonic() - t0, "error": error}
         break
+    stopped = _stopped_early(job["partial"])
+    if stopped is not None:
+        return {"ok": False, "started": started, "duration": time.monotonic() - t0, "error": stopped}
     return {"ok": True, "started": started, "finished": now(), "duration": time.monotonic() - t0,
             "kernel": warm.last_kernel or "cold"}
 
 
+def _stopped_early(partial: str) -> dict | None:
+    """The cell where a notebook that papermill counts as finished stopped before its end, or None.
+
+    ``sys.exit()``, ``exit()``, ``quit()`` or a ``SystemExit``/``KeyboardInterrupt`` raised in a cell
+    end the cell without a failed execution: the kernel reports the exception as an error output and
+    papermill stops there without raising. A notebook must run to its end, so this is a failure."""
+    try:
+        with open(partial, encoding="utf-8") as fh:
+            cells = json.load(fh).get("cells", [])
+    except (OSError, ValueError):
+        return {"kind": "error", "cell": None, "ename": "OSError", "evalue": "the executed notebook could not be read",
+                "source": ""}
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") != "code":
+            continue
+        status = (cell.get("metadata", {}).get("papermill") or {}).get("status")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors or status not in (None, "completed"):
+            source = cell.get("source", "")
+            error = errors[0] if errors else {"ename": "not executed", "evalue": f"papermill status {status!r}"}
+            return {"kind": "stopped", "cell": index, "ename": error.get("ename", ""), "evalue": error.get("evalue", ""),
+                    "source": "".join(source) if isinstance(source, list) else source}
+    return None
+
+
 def warm_engine_options() -> dict:
-    """papermill/nbclient options for a warm run: kernels forked by the build's template (none if cold)."""
+    """papermill/nbclient options: kernels forked by the build's template (started cold without one),
+    each holding the build's running lock (:mod:`analysis.processes`)."""
     from . import warm
 
-    socket_path = os.environ.get(warm.SOCKET_ENV)
-    return {"kernel_manager_class": warm.manager_class(socket_path)} if socket_path else {}
+    return {"kernel_manager_class": warm.manager_class(os.environ.get(warm.SOCKET_ENV) or None)}
 
 
 def start_template(layout: Layout, runs: list, echo):
@@ -145,7 +173,9 @@ def start_template(layout: Layout, runs: list, echo):
 
     if len(runs) < 2 or not warm.available():
         return None
-    template = warm.Template(layout.root, layout.state_dir / "warm-template.log")
+    from .processes import lock_path
+
+    template = warm.Template(layout.root, layout.state_dir / "warm-template.log", lock_path(layout.state_dir))
     if template.wait_ready():
         return template
     echo(f"  (warm runs unavailable, see {layout.relative(layout.state_dir / 'warm-template.log')}; running cold)")
@@ -167,13 +197,15 @@ def clean_leftovers(layout: Layout) -> list[str]:
 class Executor:
     """Runs a list of runs on ``workers`` processes, stopping at the first failure."""
 
-    def __init__(self, layout: Layout, workers: int | None = None, echo=print, timeout: float | None = None):
+    def __init__(self, layout: Layout, workers: int | None = None, echo=print, timeout: float | None = None,
+                 guard=None):
         from .project import DEFAULT_CELL_TIMEOUT
 
         self.layout = layout
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.echo = echo
         self.timeout = timeout or DEFAULT_CELL_TIMEOUT
+        self.guard = guard  # a protected.Snapshot checked after each run (None: not checked)
 
     def _paths(self, run: Run) -> dict:
         out = self.layout.executed_notebook(run.address)
@@ -222,9 +254,12 @@ class Executor:
         template = start_template(self.layout, runs, self.echo)
         self.warm_socket = template.socket_path if template else None
         progress = Progress(len(runs), self.echo, expected_durations(self.layout, runs))
+        from .processes import lock_path, worker_start
+
         context = get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context)
-        stopped = False
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(runs)), mp_context=context, initializer=worker_start,
+                                   initargs=(os.getpid(), str(lock_path(self.layout.state_dir))))
+        stopped = interrupted = False
         pending = {}
         queue = list(runs)
 
@@ -245,6 +280,9 @@ class Executor:
                 for future in done:
                     run = pending.pop(future)
                     result = future.result()
+                    changed = self._protected_changes(run, [r.address for r in pending.values()])
+                    if changed is not None:
+                        result = {**result, "ok": False, "error": changed}
                     if result["ok"]:
                         record = self._finish(run, result)
                         on_success(run, record)
@@ -259,18 +297,43 @@ class Executor:
                     while queue and len(pending) < self.workers:
                         submit_next()
             progress.close()
-        except BaseException:  # Ctrl-C, or an error in this process: stop the workers now (their kernels exit with them)
+        except BaseException as exc:  # Ctrl-C, SIGTERM, or an error here: stop the workers now (their kernels die with them)
             stopped = True
+            interrupted = isinstance(exc, KeyboardInterrupt)
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.terminate()
             raise
         finally:
-            pool.shutdown(wait=not stopped, cancel_futures=stopped)
+            if not stopped:
+                pool.shutdown(wait=True)
+            elif not interrupted:
+                pool.shutdown(wait=False, cancel_futures=True)
+            # Interrupted: no pool.shutdown(). The interrupt may have arrived inside concurrent.futures with a
+            # future's lock held, and cancelling that future would wait for ever; the command exits at once
+            # (os._exit), the pool with it.
             if template is not None:
                 template.stop()
+            if stopped:  # runs stopped mid-way may have changed protected files: put them back, say so
+                changed = self._protected_changes(None, [])
+                if changed is not None:
+                    self.echo(f"  interrupted runs changed protected files:\n    {changed['evalue']}")
         if failure:
             raise self._failure_error(*failure)
         return outcomes
+
+    def _protected_changes(self, run: Run | None, others: list[str]) -> dict | None:
+        """After a run: the files under data/, claims/ and reviews/ it changed, put back (None: none changed)."""
+        if self.guard is None:
+            return None
+        from .protected import describe
+
+        changes = self.guard.changes()
+        if not changes:
+            return None
+        aside = self.layout.failed_dir / "protected" / (run.address if run is not None else "interrupted")
+        self.guard.restore(changes, aside)
+        also = f"\n    (other runs were executing at the same time: {', '.join(others)})" if others else ""
+        return {"kind": "protected", "cell": None, "ename": "", "evalue": describe(changes) + also, "source": ""}
 
     def _finish(self, run: Run, result: dict) -> dict:
         """Move the complete output into place and build its run record."""
@@ -351,6 +414,17 @@ class Executor:
                 f"{err['ename']}: {err['evalue']}",
                 hint=f"the kernel's own error is in {log or 'its log'}; check that ipykernel is installed in the "
                      f"environment (python -m ipykernel --version) and build again; {untouched}")
+        if kind == "stopped":
+            return NotebookFailed(
+                f"notebook run {run.address} stopped early in {where} ({err['ename']}: {err['evalue']}): the cells after "
+                f"it did not run{excerpt}",
+                hint=f"a notebook must run to its end: remove the sys.exit()/exit()/quit() call or the raised "
+                     f"{err['ename'] or 'SystemExit'} from that cell; {kept_text}{untouched}")
+        if kind == "protected":
+            return NotebookFailed(
+                f"notebook run {run.address} changed files that only explicit commands may change:\n    {err['evalue']}",
+                hint=f"a notebook may write only its own outputs; remove the code that writes under data/, claims/ or "
+                     f"reviews/ (data accept, lock and review add change them); {kept_text}{untouched}")
         if kind == "kernel-died":
             return NotebookFailed(
                 f"notebook run {run.address}: the kernel died in {where} ({err['ename']}: {err['evalue']}){excerpt}",

@@ -275,16 +275,24 @@ def lock_entries(rows: list[dict]) -> dict[str, dict]:
 
 def read_lock(path: Path) -> dict[str, dict] | None:
     """The committed lock (None if there is none); FileError naming the file and line if it is damaged."""
-    from .errors import bad_format, shown
-    from .files import read_json
+    from .errors import FileError, bad_format, shown
+    from .files import MAX_PROJECT_FILE_BYTES, parse_json, read_text, seen_valid
 
     if not path.is_file():
         return None
     hint = (f"restore it with `git checkout -- {shown(path)}`, or rewrite it from the current build with "
             "`python -m analysis lock` (after reviewing the values)")
-    lock = read_json(path, hint=hint)
+    text = read_text(path, hint=hint, limit=MAX_PROJECT_FILE_BYTES)
+    lock = parse_json(text, path, hint=hint)
     if not isinstance(lock, dict) or not isinstance(lock.get("claims", {}), dict):
         raise bad_format(path, "lock file", "expected an object with a 'claims' mapping", hint)
+    layout = Layout(Path(path).resolve().parent.parent)
+    if not seen_valid(layout, "lock", text):
+        from . import schemas
+
+        schemas.check(schemas.LockFile, lock, source=shown(path), text=None, error=FileError, place=schemas.lock_place,
+                      hint=hint)
+        seen_valid(layout, "lock", text, remember=True)
     return lock
 
 
@@ -583,3 +591,20 @@ def describe_change(change: dict, *, with_causes: bool = True) -> str:
         out.append(f"    because {cause['text']}")
         out += [f"      {row}" for row in cause.get("rows", [])]
     return "\n".join(out)
+
+
+def committed_lock(layout: Layout) -> dict[str, dict] | None:
+    """The claims of ``claims/lock.json`` as last committed in git (None: no git, not committed, or damaged too)."""
+    rel = layout.relative(layout.lock)
+    try:
+        shown = subprocess.run(["git", "show", f"HEAD:./{rel}"], cwd=layout.root, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if shown.returncode != 0:
+        return None
+    try:
+        lock = json.loads(shown.stdout.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    claims = lock.get("claims") if isinstance(lock, dict) else None
+    return claims if isinstance(claims, dict) and all(isinstance(e, dict) for e in claims.values()) else None

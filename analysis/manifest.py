@@ -73,6 +73,8 @@ def write_manifest(layout: Layout, records: dict[str, dict], *, started: str, ex
         "platform": {"system": platform.system(), "machine": platform.machine(), "python": sys.version.split()[0]},
         "runs": runs,
     }
+    if previous is not None and isinstance(previous.get("report_sources"), dict):
+        manifest["report_sources"] = previous["report_sources"]  # checked, and replaced, when the sources are written
     write_json_if_changed(layout.manifest, manifest)
     return manifest
 

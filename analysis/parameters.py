@@ -63,9 +63,7 @@ class Constraint:
 
     @classmethod
     def from_mapping(cls, mapping: dict) -> "Constraint":
-        unknown = set(mapping) - {"choices", "min", "max"}
-        if unknown:
-            raise ValueError(f"unknown constraint key(s) {sorted(unknown)}; expected choices, min, max")
+        """A constraint as project.yml writes it (``choices``, ``min``, ``max``; checked by its schema)."""
         choices = mapping.get("choices")
         return cls(tuple(choices) if choices is not None else None, mapping.get("min"), mapping.get("max"))
 
@@ -92,19 +90,7 @@ class Rule:
 
     @classmethod
     def from_mapping(cls, mapping: dict) -> "Rule":
-        if not isinstance(mapping, dict):
-            raise ValueError(f"a rule must be a mapping with 'require' and 'why', got {mapping!r}")
-        unknown = set(mapping) - {"require", "when", "why"}
-        if unknown:
-            raise ValueError(f"unknown rule key(s) {sorted(unknown)}; expected require, when, why")
-        if not mapping.get("require") or not mapping.get("why"):
-            raise ValueError(f"rule {mapping!r} needs 'require' (an expression) and 'why'")
-        for key in ("require", "when"):
-            if mapping.get(key) is not None:
-                try:
-                    compile(mapping[key], f"<rule {key}>", "eval")
-                except SyntaxError as exc:
-                    raise ValueError(f"rule {key} {mapping[key]!r} is not a valid expression: {exc.msg}") from None
+        """A rule as project.yml writes it (``require``, ``why``, ``when``; its schema checked that they compile)."""
         return cls(mapping["require"], mapping["why"], mapping.get("when"))
 
     def violation(self, values: dict[str, Any], layout=None) -> str | None:
@@ -164,11 +150,12 @@ class RuleAnswers:
         self.layout = layout
         self.path = layout.state_dir / "rule-answers.json"
         self.dirty = False
-        try:
-            self.answers = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(self.answers, dict):
+        try:  # {"sha256": <of the answers' compact JSON>, "answers": {...}}: a damaged file is not trusted
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
+            self.answers = stored["answers"]
+            if not isinstance(self.answers, dict) or stored["sha256"] != _answers_sha256(self.answers):
                 self.answers = {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError, KeyError, TypeError):
             self.answers = {}
 
     @classmethod
@@ -221,10 +208,17 @@ class RuleAnswers:
         from .files import atomic_write_bytes
 
         try:
-            atomic_write_bytes(self.path, json.dumps(self.answers, sort_keys=True).encode("utf-8"))
+            stored = {"sha256": _answers_sha256(self.answers), "answers": self.answers}
+            atomic_write_bytes(self.path, json.dumps(stored, sort_keys=True).encode("utf-8"))
             self.dirty = False
         except (OSError, FileError):
             pass
+
+
+def _answers_sha256(answers: dict) -> str:
+    from .files import compact_json, file_sha256_bytes
+
+    return file_sha256_bytes(compact_json(answers).encode("utf-8"))
 
 
 def _years(table, **where) -> list[int]:
@@ -364,6 +358,22 @@ def read_parameters(notebook_path: Path) -> dict[str, Parameter]:
     return params
 
 
+def notebook_spec(layout, notebook: str) -> ParameterSpec:
+    """The parameters of ``notebook`` (its ``parameters`` cell) with project.yml's constraints and rules."""
+    from .errors import ProjectFileError
+    from .names import did_you_mean
+    from .projectfile import read_project_file
+
+    entries = read_project_file(layout).notebooks
+    if notebook not in entries:
+        raise ProjectFileError(f"no notebook {notebook!r} in project.yml{did_you_mean(notebook, entries)}",
+                               hint="known notebooks: " + ", ".join(sorted(entries)))
+    entry = entries[notebook]
+    return ParameterSpec(notebook, read_parameters(layout.notebook_source(notebook)),
+                         {k: Constraint.from_mapping(v) for k, v in entry.constraints.items()},
+                         tuple(Rule.from_mapping(r) for r in entry.rules), layout)
+
+
 def check(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]:
     """Check the parameter values in ``namespace`` (a notebook's ``globals()``) against project.yml.
 
@@ -371,9 +381,9 @@ def check(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]:
     papermill) meets the same types, constraints and rules as the build checks before it starts.
     Returns the checked values; raises ParameterError naming the notebook and parameter.
     """
-    from .project import Project
+    from .paths import Layout
 
-    spec = Project.load().parameter_specs[notebook]
+    spec = notebook_spec(Layout.find(), notebook)
     current = {name: namespace[name] for name in spec.parameters if name in namespace}
     missing = sorted(set(spec.parameters) - set(current))
     if missing:

@@ -1,4 +1,5 @@
-"""The project file (project.yml): notebooks, their parameter sets and the datasets each reads."""
+"""The project: its notebooks, their parameter sets and the runs they make (project.yml, read and checked
+by :mod:`analysis.projectfile`)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import yaml
-
 from .errors import ClaimcheckError, ParameterError, ProjectFileError
-from .files import parse_yaml, read_text
 from .parameters import Constraint, ParameterSpec, Rule, read_parameters
 from .paths import Layout
+from .projectfile import DEFAULT_CELL_TIMEOUT, DEFAULT_SET, read_project_file
 
-DEFAULT_SET = "default"
-DEFAULT_CELL_TIMEOUT = 600  # seconds one notebook cell may run; project.yml `cell_timeout` or `build --timeout`
+__all__ = ["DEFAULT_CELL_TIMEOUT", "DEFAULT_SET", "NotebookConfig", "Project", "Run"]
 
 
 @dataclass(frozen=True)
@@ -54,65 +52,19 @@ class Project:
     def load(cls, layout: Layout | None = None) -> "Project":
         """Read and check project.yml (structure only; parameters are checked by :meth:`runs`)."""
         layout = layout or Layout.find()
-        path = layout.project_file
-        try:
-            raw = parse_yaml(read_text(path))
-        except yaml.YAMLError as exc:
-            raise ProjectFileError(f"{layout.relative(path)} is not valid YAML: {exc}",
-                                   hint="fix the line named above (git diff project.yml shows what changed)") from None
-        if not isinstance(raw, dict) or not isinstance(raw.get("notebooks"), dict):
-            raise ProjectFileError(
-                f"{path}: expected a mapping with a 'notebooks' mapping",
-                hint="see docs/conventions.md for the project file layout",
-            )
-        notebooks = {}
-        for name, entry in raw["notebooks"].items():
-            where = f"{path.name}: notebook {name!r}"
-            if not isinstance(entry, dict):
-                raise ProjectFileError(f"{where}: expected a mapping")
-            unknown = set(entry) - {"title", "datasets", "parameter_sets", "parameters", "rules"}
-            if unknown:
-                raise ProjectFileError(
-                    f"{where}: unknown key(s) {sorted(unknown)}",
-                    hint="allowed keys are title, datasets, parameter_sets, parameters, rules",
-                )
-            if not layout.notebook_source(name).is_file():
-                raise ProjectFileError(
-                    f"{where}: notebooks/{name}.ipynb does not exist",
-                    hint="create the notebook or remove its entry",
-                )
-            datasets = entry.get("datasets") or []
-            if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
-                raise ProjectFileError(f"{where}: 'datasets' must be a list of dataset names")
-            sets = entry.get("parameter_sets") or {DEFAULT_SET: {}}
-            if not isinstance(sets, dict) or not all(isinstance(v or {}, dict) for v in sets.values()):
-                raise ProjectFileError(f"{where}: 'parameter_sets' must map set names to mappings")
-            if DEFAULT_SET not in sets:
-                raise ProjectFileError(f"{where}: parameter_sets needs a {DEFAULT_SET!r} set")
-            for set_name in sets:
-                if "/" in set_name or not set_name:
-                    raise ProjectFileError(f"{where}: parameter set name {set_name!r} may not be empty or contain '/'")
-            try:
-                constraints = {k: Constraint.from_mapping(v) for k, v in (entry.get("parameters") or {}).items()}
-            except (ValueError, AttributeError) as exc:
-                raise ProjectFileError(f"{where}: bad 'parameters' constraints: {exc}") from exc
-            try:
-                rules = tuple(Rule.from_mapping(r) for r in (entry.get("rules") or []))
-            except ValueError as exc:
-                raise ProjectFileError(f"{where}: bad 'rules': {exc}") from exc
-            notebooks[name] = NotebookConfig(
+        data = read_project_file(layout)
+        notebooks = {
+            name: NotebookConfig(
                 name=name,
-                title=entry.get("title", name),
-                datasets=tuple(datasets),
-                parameter_sets={k: dict(v or {}) for k, v in sets.items()},
-                constraints=constraints,
-                rules=rules,
+                title=entry.title,
+                datasets=entry.datasets,
+                parameter_sets={k: dict(v) for k, v in entry.parameter_sets.items()},
+                constraints={k: Constraint.from_mapping(v) for k, v in entry.constraints.items()},
+                rules=tuple(Rule.from_mapping(r) for r in entry.rules),
             )
-        timeout = raw.get("cell_timeout", DEFAULT_CELL_TIMEOUT)
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-            raise ProjectFileError(f"{path.name}: cell_timeout must be a positive number of seconds, found {timeout!r}",
-                                   hint=f"e.g. `cell_timeout: {DEFAULT_CELL_TIMEOUT}` (the default)")
-        return cls(layout=layout, title=raw.get("title", "Claims report"), notebooks=notebooks, cell_timeout=timeout)
+            for name, entry in data.notebooks.items()
+        }
+        return cls(layout=layout, title=data.title, notebooks=notebooks, cell_timeout=data.cell_timeout)
 
     @cached_property
     def parameter_specs(self) -> dict[str, ParameterSpec]:

@@ -29,7 +29,7 @@ from . import publishers
 from .catalog import Catalog, dump_descriptor, remember_accepted, series_key, series_members
 from .datadiff import TableDiff, diff_tables
 from .errors import CatalogError, ClaimcheckError, RefreshError, SchemaError
-from .files import atomic_write_bytes, file_sha256_bytes
+from .files import atomic_write_bytes, file_sha256_bytes, parse_yaml
 from .publishers import mapping
 
 DEFAULT_TIMEOUT = 30.0  # seconds per request
@@ -245,8 +245,6 @@ def declare_in_project(layout, members: list[str], snapshot: str) -> list[str]:
     path = layout.project_file
     if not path.is_file():
         return []
-    import yaml
-
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     known = set(members)
@@ -272,7 +270,7 @@ def declare_in_project(layout, members: list[str], snapshot: str) -> list[str]:
             flow = _FLOW_LINE.match(lines[i].rstrip("\n"))
             lines[i] = f"{flow.group('head')}{flow.group('items')}, {snapshot}{flow.group('tail')}\n"
     new_text = "".join(lines)
-    parsed = yaml.safe_load(new_text)
+    parsed = parse_yaml(new_text, source=layout.relative(path))  # the strict loader, as every command reads it
     for notebook in last_item:
         if snapshot not in (parsed["notebooks"][notebook].get("datasets") or []):
             raise RefreshError(f"could not declare {snapshot} for notebook {notebook} in {layout.relative(path)} "

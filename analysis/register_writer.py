@@ -20,10 +20,10 @@ from .claims import COMPARISONS, KINDS, TOLERANCE_TYPES, Register
 from .errors import RegisterError
 from .files import atomic_write_bytes, parse_yaml
 from .paths import Layout
+from .vocabulary import TITLE_LIMIT  # one limit for the register, its schema and claims add
 
 TEMPLATES = Path(__file__).parent / "templates"
 CLAIM_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-TITLE_LIMIT = 60
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- /]*(?<! )$")
 
 

@@ -72,16 +72,19 @@ def uncommitted_files(layout: Layout) -> list[str] | None:
 
 def check_tree(layout: Layout, *, allow_dirty: bool, echo=print) -> dict:
     """The source state a release records; ReleaseError for a dirty tree (or no git) unless ``allow_dirty``."""
-    from .report import git_commit
+    from .report import git_state
 
     changed = uncommitted_files(layout)
-    commit, _ = git_commit(layout.root)
+    commit, _, why = git_state(layout.root)
     if changed is None:
         if not allow_dirty:
-            raise ReleaseError("the project is not a git checkout with a commit, so a release could not name the "
-                               "sources it was built from",
-                               hint="commit the project (git init; git add -A; git commit), build, then release; "
-                                    "or pass --allow-dirty to record it anyway (the release says so)")
+            missing = why == "git was not found on PATH"
+            raise ReleaseError((f"{why}, so a release could not name the sources it was built from" if missing else
+                                "the project is not a git checkout with a commit, so a release could not name the "
+                                "sources it was built from"),
+                               hint=("install git (or put it on PATH), then release; " if missing else
+                                     "commit the project (git init; git add -A; git commit), build, then release; ")
+                                    + "or pass --allow-dirty to record it anyway (the release says so)")
     elif changed and not allow_dirty:
         shown = "\n    ".join(changed[:20]) + (f"\n    ... and {len(changed) - 20} more" if len(changed) > 20 else "")
         raise ReleaseError(f"the working tree has {len(changed)} uncommitted change(s), so the release would not match "
@@ -90,8 +93,9 @@ def check_tree(layout: Layout, *, allow_dirty: bool, echo=print) -> dict:
                                 "build anyway (the release says so)")
     dirty = changed is None or bool(changed)
     if dirty:
-        echo(f"Warning: releasing with --allow-dirty from {'a tree that is not a git checkout' if changed is None else f'{len(changed)} uncommitted change(s)'}"
-             "; the release records it.")
+        state = f"a tree with no commit to name ({why or 'not a git checkout'})" if changed is None else \
+            f"{len(changed)} uncommitted change(s)"
+        echo(f"Warning: releasing with --allow-dirty from {state}; the release records it.")
     return {"commit": commit, "dirty": dirty, "allow_dirty": allow_dirty and dirty, "uncommitted": changed or []}
 
 

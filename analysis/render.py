@@ -59,7 +59,7 @@ def output_stems(layout: Layout) -> list[str]:
     stems = []
     for name, default in (("_metadata.yml", output_stem), ("_appendix-metadata.yml", appendix_stem)):
         path = layout.generated_report_dir / name
-        meta = (parse_yaml(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
+        meta = (parse_yaml(path.read_text(encoding="utf-8"), source=layout.relative(path)) or {}) if path.is_file() else {}
         stems.append(str(meta.get("output-file") or default(__version__)))
     return stems
 

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import yaml
 
-from .files import canonical_json, compact_json, parse_yaml, write_if_changed
+from .files import canonical_json, compact_json, dump_yaml, parse_yaml, write_if_changed
 from .paths import Layout
 
 GENERATED_FILES = ("_metadata.yml", "_appendix-metadata.yml", "_summary.qmd", "_ledger.qmd", "_claims.qmd",
@@ -72,15 +72,43 @@ def generate(context, result) -> bool:
 
     stamp = context.layout.generated_report_dir / ".inputs.sha256"
     key = inputs_fingerprint(context.layout, result)
-    present = all((context.layout.generated_report_dir / name).is_file() for name in GENERATED_FILES)
-    present = present and index_intact(context.layout)  # a damaged figure index is written again
-    if present and stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
+    intact = not damaged_sources(context.layout, result.manifest)  # checked like executed notebooks
+    intact = intact and index_intact(context.layout)  # a damaged figure index is written again
+    if intact and stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
         return False
     stamp.unlink(missing_ok=True)
     write_sources(context.layout, project=context.project, catalog=context.catalog, register=context.register,
                   rows=result.ledger or [], manifest=result.manifest)
     write_if_changed(stamp, key)
     return True
+
+
+def damaged_sources(layout: Layout, manifest: dict | None) -> list[str]:
+    """Generated report sources that are missing or differ from the sha256 the manifest recorded when the
+    build wrote them (all of them when the manifest records none)."""
+    from .files import file_sha256
+
+    recorded = (manifest or {}).get("report_sources") or {}
+    damaged = []
+    for name in GENERATED_FILES:
+        path = layout.generated_report_dir / name
+        rel = layout.relative(path)
+        try:
+            ok = rel in recorded and file_sha256(path) == recorded[rel]
+        except OSError:
+            ok = False
+        if not ok:
+            damaged.append(rel)
+    return damaged
+
+
+def record_sources(layout: Layout, manifest: dict) -> None:
+    """Record the sha256 of every generated report source in the manifest (``report_sources``)."""
+    from .files import file_sha256, write_json_if_changed
+
+    manifest["report_sources"] = {layout.relative(layout.generated_report_dir / name):
+                                  file_sha256(layout.generated_report_dir / name) for name in GENERATED_FILES}
+    write_json_if_changed(layout.manifest, manifest)
 
 
 def inputs_fingerprint(layout: Layout, result) -> str:
@@ -91,7 +119,7 @@ def inputs_fingerprint(layout: Layout, result) -> str:
 
     digest = hashlib.sha256()
     digest.update(compact_json({"runs": result.manifest["runs"], "ledger": result.ledger or [],
-                                  "version": __version__, "commit": git_commit(layout.root)}).encode())
+                                  "version": __version__, "commit": git_state(layout.root)}).encode())
     files = [layout.register, layout.datapackage, layout.lock, layout.report_dir / HEADLINES_FILE,
              layout.root / "docs" / "verdict-policy.md", layout.report_dir / "references.bib"]
     for folder in (layout.reviews_dir, layout.releases_dir, layout.package_dir):
@@ -144,13 +172,14 @@ def build_info(layout: Layout, manifest: dict) -> dict:
     from . import __version__
 
     finished = manifest.get("build_finished") or ""
-    commit, dirty = git_commit(layout.root)
+    commit, dirty, why = git_state(layout.root)
     data_sha = hashlib.sha256(layout.datapackage.read_bytes()).hexdigest() if layout.datapackage.is_file() else None
     return {
         "version": manifest.get("project_version") or __version__,
         "date": finished[:10],
         "build_finished": finished,
-        "commit": (commit + (" (with uncommitted changes)" if dirty else "")) if commit else "not a git checkout",
+        "commit": (commit + (" (with uncommitted changes)" if dirty else "")) if commit else f"none ({why})",
+        "no_commit_reason": why,
         "commit_short": (commit[:10] + ("+" if dirty else "")) if commit else "none",
         "data_sha256": data_sha,
     }
@@ -158,18 +187,27 @@ def build_info(layout: Layout, manifest: dict) -> dict:
 
 def git_commit(root: Path) -> tuple[str | None, bool]:
     """(HEAD commit, whether tracked files differ from it) of the git checkout at ``root``, or (None, False)."""
+    commit, dirty, _ = git_state(root)
+    return commit, dirty
+
+
+def git_state(root: Path) -> tuple[str | None, bool, str | None]:
+    """(HEAD commit, uncommitted changes, why there is no commit): the reason is "git was not found on
+    PATH", "not a git checkout" or "no commit yet" (None when there is a commit)."""
     try:
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True, timeout=20)
         if top.returncode != 0 or Path(top.stdout.strip()).resolve() != Path(root).resolve():
-            return None, False
+            return None, False, "not a git checkout"
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=20)
         if head.returncode != 0:
-            return None, False
+            return None, False, "no commit yet"
         status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
                                 capture_output=True, text=True, timeout=60)
-        return head.stdout.strip(), bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return None, False
+        return head.stdout.strip(), bool(status.stdout.strip()), None
+    except FileNotFoundError:
+        return None, False, "git was not found on PATH"
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, False, f"git could not be run ({exc})"
 
 
 def output_stem(version: str) -> str:
@@ -602,7 +640,7 @@ class _Data:
         if not path.is_file():
             return []
         try:
-            entries = parse_yaml(path.read_text(encoding="utf-8")) or []
+            entries = parse_yaml(path.read_text(encoding="utf-8"), source=self.layout.relative(path)) or []
         except yaml.YAMLError:
             return []
         by_id = {r["claim"]: r for r in self.rows}
@@ -727,7 +765,7 @@ class _Data:
             "output-file": self.stems["appendix" if appendix else "report"],
         }
         return ("# Generated by analysis/report.py at build time; do not edit.\n"
-                + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000))
+                + dump_yaml(meta, width=1000))
 
 
 @lru_cache(maxsize=256)
@@ -875,6 +913,7 @@ def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict
     for name in GENERATED_FILES:
         write_if_changed(out / name, texts[name])
         paths[name] = out / name
+    record_sources(layout, manifest)
     write_packets(layout, d.figures, manifest=manifest, catalog=catalog, build=d.info,
                   review_status=d.status, in_report=d.embedded, shown_under=d.shown_under)
     return paths

@@ -53,8 +53,14 @@ def available() -> bool:
 
 # The template process -----------------------------------------------------------------------------
 
-def serve(socket_path: str) -> None:
+def serve(socket_path: str, running_lock: str | None = None) -> None:
     """Run the template: preload, then fork one kernel per request until the build process goes away."""
+    from .processes import die_with_parent, hold_running_lock
+
+    parent = os.getppid()
+    die_with_parent(parent)  # killed with the build, even by SIGKILL
+    if running_lock:
+        hold_running_lock(running_lock)  # inherited by every kernel it forks
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # what ipykernel sets before matplotlib loads
     for name in PRELOAD:
         importlib.import_module(name)
@@ -63,7 +69,6 @@ def serve(socket_path: str) -> None:
     if threading.active_count() != 1:  # forking a multi-threaded process is unsafe: stay cold
         raise SystemExit(f"warm template: preloading started {threading.active_count() - 1} thread(s)")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped at once; their exit is seen by pid
-    parent = os.getppid()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(socket_path)
     server.listen(8)
@@ -93,6 +98,9 @@ def _become_kernel(request: dict, fds: list[int]) -> None:
     """In the forked child: take the run's stdio, environment and folder, then start ipykernel."""
     code = 1
     try:
+        from .processes import die_with_parent
+
+        die_with_parent(os.getppid())  # killed with the template, which dies with the build
         os.setsid()  # its own process group, as jupyter_client gives a launched kernel
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         atexit._clear()  # the template's exit handlers are not the kernel's
@@ -138,7 +146,7 @@ def _become_kernel(request: dict, fds: list[int]) -> None:
 class Template:
     """The template process of one build: started before the first run, stopped after the last."""
 
-    def __init__(self, root: Path, log: Path):
+    def __init__(self, root: Path, log: Path, running_lock: Path | None = None):
         self.folder = tempfile.mkdtemp(prefix="claimcheck-warm-")
         self.socket_path = os.path.join(self.folder, "t.sock")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
@@ -146,7 +154,8 @@ class Template:
         log.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from analysis.warm import serve; serve(sys.argv[1])", self.socket_path],
+            [sys.executable, "-c", "import sys; from analysis.warm import serve; serve(*sys.argv[1:])", self.socket_path,
+             *([str(running_lock)] if running_lock else [])],
             cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
         )
 
@@ -234,12 +243,24 @@ class ForkedKernel:
         self.send_signal(signal.SIGKILL)
 
 
-def manager_class(socket_path: str):
-    """An AsyncKernelManager class whose kernels are forked by the template listening at ``socket_path``."""
+def manager_class(socket_path: str | None):
+    """An AsyncKernelManager class whose kernels are forked by the template listening at ``socket_path``
+    (or, without one, started cold as jupyter_client starts them); either way each kernel holds this
+    worker's share of the build's running lock (see :mod:`analysis.processes`)."""
     from jupyter_client import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
 
-    class WarmProvisioner(LocalProvisioner):
+    from .processes import _HELD
+
+    class HeldProvisioner(LocalProvisioner):
+        """jupyter_client's local launch, with the running lock's descriptor passed to the kernel."""
+
+        async def launch_kernel(self, cmd, **kwargs):
+            if _HELD is not None:
+                kwargs["pass_fds"] = tuple(kwargs.get("pass_fds", ())) + (_HELD,)
+            return await super().launch_kernel(cmd, **kwargs)
+
+    class WarmProvisioner(HeldProvisioner):
         """Launches the kernel by asking the template to fork (the rest is LocalProvisioner's)."""
 
         async def launch_kernel(self, cmd, **kwargs):
@@ -259,13 +280,15 @@ def manager_class(socket_path: str):
             self.cwd = cwd
             return self.connection_info
 
+    provisioner = WarmProvisioner if socket_path else HeldProvisioner
+
     class WarmKernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw):
             if self.provisioner is None:
                 import uuid
 
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-                self.provisioner = WarmProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+                self.provisioner = provisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
             return await super()._async_pre_start_kernel(**kw)
 
     return WarmKernelManager

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis.files import dump_yaml
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -56,7 +58,7 @@ class TempProject:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         doc["notebooks"] = {notebook: doc["notebooks"][notebook]}
         doc["notebooks"][notebook]["parameter_sets"].update(parameter_sets or {})
-        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        path.write_text(dump_yaml(doc), encoding="utf-8")
 
     def claim_records(self, address: str) -> dict[str, dict]:
         """Claim records stored in the executed notebook of run ``address``, by claim id."""

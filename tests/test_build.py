@@ -8,6 +8,8 @@ import json
 
 import yaml
 
+from analysis.files import dump_yaml
+
 ALL_RUNS = ["alpha/default", "alpha/later", "beta/default", "gamma/default"]
 
 
@@ -29,7 +31,7 @@ def edit_project(project, mutate):
     path = project.path("project.yml")
     doc = yaml.safe_load(path.read_text())
     mutate(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(dump_yaml(doc))
 
 
 def test_cold_build_executes_every_run_and_writes_the_manifest(built_mini):

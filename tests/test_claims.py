@@ -9,6 +9,7 @@ import yaml
 
 from analysis.claims import Register, agrees, verdict
 from analysis.errors import RegisterError
+from analysis.files import dump_yaml
 from analysis.paths import Layout
 
 ABS_HALF = {"type": "absolute", "value": 0.5, "why": "whole percent"}
@@ -93,7 +94,7 @@ def write_register(tmp_path, claims, documents=None):
     (tmp_path / "project.yml").write_text("notebooks: {}\n")
     (tmp_path / "claims").mkdir()
     path = tmp_path / "claims" / "register.yml"
-    path.write_text(yaml.safe_dump({"documents": documents or {"d": {"citation": "D", "reference_date": "2024-01-01", "reference_date_basis": "printed"}}, "claims": claims}))
+    path.write_text(dump_yaml({"documents": documents or {"d": {"citation": "D", "reference_date": "2024-01-01", "reference_date_basis": "printed"}}, "claims": claims}))
     return Layout(tmp_path)
 
 
@@ -186,7 +187,7 @@ def test_register_claim_without_a_record_fails_the_ledger(mini):
     doc = yaml.safe_load(path.read_text())
     extra = dict(doc["claims"][1], id="usa-gerd-again")
     doc["claims"].append(extra)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(dump_yaml(doc))
     proc = mini.cli("build", "--no-render")
     assert proc.returncode == 1  # read from the notebook's source, before any kernel starts
     assert "claim usa-gerd-again: notebooks/beta.ipynb never records it" in proc.stderr
@@ -198,7 +199,7 @@ def test_register_pointing_at_a_missing_run_is_refused_before_anything_runs(mini
     doc = yaml.safe_load(path.read_text())
     doc["claims"][0]["check"] = {"notebook": "alpha", "parameters": "nope"}
     doc["claims"][1]["check"] = {"notebook": "delta", "parameters": "default"}
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(dump_yaml(doc))
     proc = mini.cli("build", "--no-render")
     assert proc.returncode == 1
     assert "claim usa-share-2010: notebook 'alpha' has no parameter set 'nope'" in proc.stderr

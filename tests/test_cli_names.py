@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from analysis import __version__
+from analysis.files import dump_yaml
 
 
 def test_version_and_program_name(mini):
@@ -36,7 +37,7 @@ def test_did_you_mean(mini):
 
     doc = yaml.safe_load(mini.path("project.yml").read_text())
     doc["notebooks"]["alpha"]["parameter_sets"]["later"] = {"yaer": 2020}
-    mini.path("project.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    mini.path("project.yml").write_text(dump_yaml(doc))
     proc = mini.cli("status")
     assert proc.returncode == 1 and "unknown parameter 'yaer'; did you mean 'year'?" in proc.stderr
 

@@ -11,6 +11,7 @@ import yaml
 from analysis import lookup
 from analysis.catalog import loaded
 from analysis.errors import LookupFailed, ParameterError, ProjectFileError
+from analysis.files import dump_yaml
 from analysis.inputs import Inputs
 from analysis.project import Project
 from analysis.units import Rate, convert, rate_from_pair
@@ -90,7 +91,7 @@ def _add_rules(mini, rules):
     path = mini.path("project.yml")
     doc = yaml.safe_load(path.read_text())
     doc["notebooks"]["alpha"]["rules"] = rules
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(dump_yaml(doc))
 
 
 def test_a_data_dependent_rule_is_checked_per_parameter_set_before_any_run(mini):
@@ -115,7 +116,7 @@ def test_rule_answers_are_kept_per_table_version_and_a_changed_file_still_fails(
                        "why": "the U.S. share must be at least 35% in the chosen year"}])
     layout = Layout(mini.root)
     Project.load(layout=layout).runs(["alpha/default"])
-    stored = json.loads(mini.path("_build/.state/rule-answers.json").read_text())
+    stored = json.loads(mini.path("_build/.state/rule-answers.json").read_text())["answers"]
     assert [version.rsplit("-", 2)[0] for version in stored] == ["src-one.values"]
 
     def no_table(dataset, layout=None):

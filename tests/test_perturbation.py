@@ -23,6 +23,8 @@ import pytest
 import yaml
 from conftest import REPO, copy_project
 
+from analysis.files import dump_yaml
+
 pytestmark = pytest.mark.slow
 
 
@@ -136,11 +138,11 @@ def perturbed(tmp_path_factory):
     project = copy_project(REPO, tmp_path_factory.mktemp("perturb") / "project")
     doc = yaml.safe_load(project.path("project.yml").read_text(encoding="utf-8"))
     doc["notebooks"] = {c.notebook: {**doc["notebooks"][c.notebook], "parameter_sets": {"default": {}}} for c in CASES}
-    project.path("project.yml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    project.path("project.yml").write_text(dump_yaml(doc), encoding="utf-8")
     reg_path = project.path("claims/register.yml")
     register = yaml.safe_load(reg_path.read_text(encoding="utf-8"))
     register["claims"] = [c for c in register["claims"] if c["check"]["notebook"] in IDS]
-    reg_path.write_text(yaml.safe_dump(register, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    reg_path.write_text(dump_yaml(register), encoding="utf-8")
     project.cli("build", "--no-render", check=True)
     before = {c.notebook: (texts(project, c.notebook), records(project, c.notebook)) for c in CASES}
     olds = {}

@@ -7,6 +7,7 @@ import json
 
 from report_helpers import build, bump_version, commit, generated, report_mini, set_value
 
+from analysis.files import dump_yaml
 from analysis.release import previous_release, released_versions, version_key
 
 
@@ -104,7 +105,7 @@ def test_drift_against_the_lock_is_listed_with_its_causes(tmp_path):
     set_value(project, "data/raw/src-one/values.csv", "USA", 2010, 0.45)
     doc = yaml.safe_load(project.path("project.yml").read_text())
     doc["notebooks"]["beta"]["parameter_sets"] = {"default": {"scale": 1.1}}
-    project.path("project.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    project.path("project.yml").write_text(dump_yaml(doc))
     out = project.cli("build", "--no-render", check=True).stdout
     assert "2 claim(s) moved against claims/lock.json:" in out
     assert "usa-share-2010: 40 (reproduced) -> 45 (not-reproduced)\n    because dataset src-one.values changed" in out

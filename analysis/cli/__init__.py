@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere on the line, not only before the verb
     args = parse([a for a in argv if a != "--debug"])
+    from ..processes import stop_on_termination
+
+    stop_on_termination()  # SIGTERM and SIGHUP stop a command as Ctrl-C does
     try:
         return args.handler(args) or EXIT_OK
     except BrokenPipeError:  # output piped into `head` and the like
@@ -118,10 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted: outputs of runs that finished are kept; partial outputs are never used", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
+    except KeyboardInterrupt as exc:
+        from ..processes import Terminated
+
+        status, what = (128 + exc.signum, f"terminated ({exc.name})") if isinstance(exc, Terminated) else (130, "interrupted")
+        runs = args.verb in ("build", "check", "lock")
+        try:
+            print(f"{what}: outputs of runs that finished are kept; partial outputs are never used (the next build "
+                  "removes them)" if runs else what, file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # the terminal is gone (SIGHUP)
+            pass
         import os
 
-        os._exit(130)  # no waiting at exit for worker processes that were just stopped
+        os._exit(status)  # no waiting at exit for worker processes that were just stopped

@@ -21,15 +21,18 @@ def add_parser(sub) -> None:
 
 
 def seconds(text: str) -> float:
-    """argparse type for --timeout: a positive number of seconds."""
+    """argparse type for --timeout: a positive number of seconds, at most a day (no NaN, no inf)."""
     import argparse
+
+    from ..vocabulary import MAX_CELL_TIMEOUT, valid_timeout
 
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    if not valid_timeout(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r} (accepted: more than 0 "
+                                         f"and at most {MAX_CELL_TIMEOUT})")
     return value
 
 

@@ -21,7 +21,10 @@ def run(args) -> int:
     from ..build import Context, plan
     from ..paths import Layout
 
+    from ..ledger import read_lock
+
     context = Context.load(Layout.find())
+    read_lock(context.layout.lock)  # a damaged lock fails here, as it fails build and check
     the_plan = plan(context, args.runs or None)
     for run in the_plan.runs:
         if run.address in the_plan.stale:

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import yaml
 
 from ..errors import ReviewError
-from ..files import atomic_write_bytes, file_sha256_bytes
+from ..files import atomic_write_bytes, dump_yaml, file_sha256_bytes, parse_yaml, seen_valid
 from ..paths import Layout
 from .figures import current_data, figure_input_paths, figure_inputs, index_path, one_line_csv, parse_figure_id, read_index
 
@@ -118,9 +118,11 @@ def load_reviews(layout: Layout) -> dict[str, list[dict]]:
     for path in sorted(layout.reviews_dir.rglob("*.yml")):
         rel = layout.relative(path)
         try:
-            record = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ReviewError(f"{rel} is not valid YAML: {exc}", hint="fix or remove the file; records are written by `review add`") from exc
+            text = path.read_text(encoding="utf-8")
+            record = parse_yaml(text, source=rel)
+        except yaml.YAMLError as exc:  # the strict loader's error names the file, line and what is wrong
+            raise ReviewError(getattr(exc, "message", f"{rel} is not valid YAML: {exc}"),
+                              hint="fix or remove the file; records are written by `review add`") from None
         if not isinstance(record, dict):
             raise ReviewError(f"{rel}: expected a mapping with keys {', '.join(RECORD_KEYS)}")
         missing = [k for k in RECORD_KEYS if k not in record]
@@ -128,6 +130,12 @@ def load_reviews(layout: Layout) -> dict[str, list[dict]]:
             raise ReviewError(f"{rel}: missing {', '.join(missing)}", hint="records are written by `python -m analysis review add`")
         if record["decision"] not in DECISIONS:
             raise ReviewError(f"{rel}: decision {record['decision']!r} is not one of {', '.join(DECISIONS)}")
+        if not seen_valid(layout, "review", text):  # typed: analysis.schemas.ReviewRecord, once per file version
+            from .. import schemas
+
+            schemas.check(schemas.ReviewRecord, record, source=rel, text=text, error=ReviewError,
+                          place=schemas.review_place, hint="records are written by `python -m analysis review add`")
+            seen_valid(layout, "review", text, remember=True)
         expected_dir = record_dir(layout, str(record["figure"]))
         if path.parent != expected_dir:
             raise ReviewError(
@@ -298,7 +306,7 @@ def add_review(layout: Layout, figure_id: str, *, reviewer: str, decision: str, 
             kept = approved_data_path(layout, data_sha)
             if not (kept.is_file() and file_sha256_bytes(kept.read_bytes()) == data_sha):
                 atomic_write_bytes(kept, data)
-        atomic_write_bytes(path, yaml.safe_dump(record, sort_keys=False, allow_unicode=True).encode("utf-8"))
+        atomic_write_bytes(path, dump_yaml(record).encode("utf-8"))  # never an alias: parse_yaml refuses them
     except OSError as exc:
         raise ReviewError(f"could not write the review of {figure_id} under {layout.relative(layout.reviews_dir)}/: "
                           f"{exc.strerror or exc}", hint="make the folder writable, then add the review again; "

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from analysis.files import dump_yaml
+
 
 def _load_top_conftest():
     """tests/conftest.py as a module of its own name (this folder's conftest shadows the name 'conftest')."""
@@ -67,6 +69,22 @@ class Scenario(TempProject):
             assert text in proc.stderr, f"{text!r} not in:\n{proc.stderr}"
         return proc
 
+    def fails_within_memory(self, *args: str, says: tuple[str, ...] = (), gigabytes: float = 1.0, seconds: int = 60):
+        """Like :meth:`fails`, with the command's address space limited to ``gigabytes`` (a command that tried
+        to use more would end in MemoryError, not the expected message) and its time to ``seconds``."""
+        import resource
+
+        limit = int(gigabytes * 2**30)
+        env = {k: v for k, v in os.environ.items() if k != "CLAIMCHECK_PROJECT_ROOT"}
+        proc = subprocess.run([sys.executable, "-m", "analysis", *args], cwd=self.root, env=env, capture_output=True,
+                              text=True, timeout=seconds,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+        assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+        no_traceback(proc)
+        for text in says:
+            assert text in proc.stderr, f"{text!r} not in:\n{proc.stderr}"
+        return proc
+
     def ok(self, *args: str, env: dict | None = None):
         proc = self.cli(*args, env=env)
         assert proc.returncode == 0, (proc.stdout, proc.stderr)
@@ -88,7 +106,7 @@ class Scenario(TempProject):
     def edit_yaml(self, rel: str, change) -> None:
         doc = yaml.safe_load(self.path(rel).read_text(encoding="utf-8"))
         change(doc)
-        self.path(rel).write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        self.path(rel).write_text(dump_yaml(doc), encoding="utf-8")
 
     def edit_json(self, rel: str, change) -> None:
         doc = json.loads(self.path(rel).read_text(encoding="utf-8"))
@@ -163,3 +181,31 @@ def can_unshare() -> str | None:
 
 
 needs_mounts = pytest.mark.skipif(bool(can_unshare()), reason=str(can_unshare()))
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux /proc), at this moment."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = {int(c) for c in (task / "children").read_text().split()}
+            except OSError:
+                continue
+            todo += list(children - found)
+            found |= children
+    return found
+
+
+def alive(pids) -> set[int]:
+    """The pids of ``pids`` that are still running (zombies, which have already exited, do not count)."""
+    out = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            out.add(pid)
+    return out

@@ -5,6 +5,8 @@ expected, changes no protected file, and the next build recovers once the input 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -155,7 +157,7 @@ def test_register_points_at_a_missing_parameter_set(built, snapshot):
 def test_lock_not_json_is_named_with_its_line_and_lock_rewrites_it(built, snapshot):
     before = built.protected()
     built.path("claims/lock.json").write_text('{"claims": {\n  "usa-share-2010": \n')
-    for verb in (("build", "--no-render"), ("check",)):
+    for verb in (("build", "--no-render"), ("check",), ("status",)):
         proc = built.fails(*verb, says=("claims/lock.json is not valid JSON", "line 3", "python -m analysis lock"))
         assert "Executing" not in proc.stdout
     built.unchanged(before, but=("claims/lock.json",))
@@ -273,3 +275,254 @@ def test_duplicated_row_is_an_added_duplicate_not_formatting(built):
     assert "formatting" not in diff
     assert "+ added    USA | 2020" in diff and "1 added, 0 removed, 0 changed" in diff
     assert "added duplicate row" in diff
+
+
+# Round two (issue 22): one strict loader and typed schemas for every project file ---------------------
+
+def test_duplicate_key_in_project_file_names_the_key_and_both_lines(built, snapshot):
+    """A second `beta:` under notebooks (a pasted entry) would silently replace the first."""
+    before = built.protected()
+    text = built.path("project.yml").read_text()
+    first = text.splitlines().index("  beta:") + 1
+    built.path("project.yml").write_text(text + "  beta:\n    title: Beta again\n    datasets: [src-two.values]\n")
+    second = len(text.splitlines()) + 1
+    for verb in (("build", "--no-render", "--force"), ("status",)):
+        proc = built.fails(*verb, says=(f"project.yml is not valid YAML: duplicate key 'beta' at line {second} "
+                                        f"(first at line {first})",))
+        assert "Executing" not in proc.stdout
+    built.unchanged(before)
+    built.restore("project.yml", snapshot)
+    built.recovers(executes=[])
+
+
+def test_unknown_keys_in_project_file_say_did_you_mean(built, snapshot):
+    text = built.path("project.yml").read_text()
+    for edited, says in ((text.replace("title: Mini", "titel: Mini"), "project.yml: unknown key(s) ['titel']; did you mean "
+                          "'title'? (line 1)"),
+                         (text + "cell_timout: 5\n", "project.yml: unknown key(s) ['cell_timout']; did you mean "
+                          "'cell_timeout'?")):
+        built.path("project.yml").write_text(edited)
+        built.fails("status", says=(says, "allowed keys are cell_timeout, notebooks, title"))
+    built.restore("project.yml", snapshot)
+    built.recovers(executes=[])
+
+
+def test_wrong_types_in_project_file_name_file_field_and_what_was_expected(built, snapshot):
+    text = built.path("project.yml").read_text()
+    cases = (("year: {min: 2000, max: 2020}", "year: {choices: 5}",
+              "project.yml: notebook 'alpha': parameters.year.choices: expected a list, found 5 (int) (line 7)"),
+             ("later: {year: 2020}", "2024: {year: 2020}",
+              "project.yml: notebook 'alpha': parameter_sets: the key 2024 must be text (quote it: '2024') (line 10)"),
+             ("title: Mini project for scenario tests", "title: [Mini, project]",
+              "project.yml: title: expected text, found a list ['Mini', 'project'] (line 1)"))
+    before = built.protected()
+    for old, new, says in cases:
+        assert old in text
+        built.path("project.yml").write_text(text.replace(old, new))
+        proc = built.fails("build", "--no-render", "--force", says=(says,))
+        assert "Executing" not in proc.stdout
+    built.unchanged(before)
+    built.restore("project.yml", snapshot)
+    built.recovers(executes=[])
+
+
+def test_cell_timeout_nan_or_inf_and_timeout_option_inf_are_refused_with_the_range(built, snapshot):
+    text = built.path("project.yml").read_text()
+    for value in (".nan", ".inf"):
+        built.path("project.yml").write_text(text + f"cell_timeout: {value}\n")
+        built.fails("build", "--no-render", says=("cell_timeout must be a positive number of seconds, found",
+                                                  "(accepted: more than 0 and at most 86400)"))
+    built.restore("project.yml", snapshot)
+    for value in ("inf", "1e9"):
+        built.fails("build", "--timeout", value, status=2, says=(f"expected a positive number of seconds, got '{value}' "
+                                                                 "(accepted: more than 0 and at most 86400)",))
+    built.recovers(executes=[])
+
+
+def test_lock_entry_of_the_wrong_type_is_named(built, snapshot):
+    built.edit_json("claims/lock.json", lambda d: d["claims"].update({"usa-share-2010": "reproduced"}))
+    for verb in (("status",), ("check",)):
+        built.fails(*verb, says=("claims/lock.json: claim 'usa-share-2010': expected a mapping, found 'reproduced'",
+                                 "python -m analysis lock"))
+    built.restore("claims/lock.json", snapshot)
+    built.recovers(executes=[])
+
+
+def test_status_fails_loudly_on_a_lock_that_is_not_json(built, snapshot):
+    built.path("claims/lock.json").write_text('{"claims": {')
+    built.fails("status", says=("claims/lock.json is not valid JSON", "line 1"))
+    built.restore("claims/lock.json", snapshot)
+    built.recovers(executes=[])
+
+
+def test_negative_or_nan_tolerance_is_refused_before_any_run(built, snapshot):
+    before = built.protected()
+    for value, says in ((-0.5, "tolerance.value: expected a number >= 0, found -0.5"),
+                        (float("nan"), "tolerance.value: expected a finite number, found nan")):
+        built.edit_yaml("claims/register.yml", lambda d: d["claims"][0]["tolerance"].update(value=value))
+        proc = built.fails("build", "--no-render", "--force", says=("claims/register.yml: claim #1 (usa-share-2010): " + says,))
+        assert "Executing" not in proc.stdout
+        if value < 0:
+            built.fails("lock", says=(says,))  # the lock would record it otherwise
+        built.restore("claims/register.yml", snapshot)
+    built.unchanged(before)
+    built.recovers(executes=[])
+
+
+def test_non_numeric_stated_value_is_refused_before_any_kernel_naming_claim_and_field(built, snapshot):
+    before = built.protected()
+    built.edit_yaml("claims/register.yml", lambda d: d["claims"][0]["stated"].update(value="forty"))
+    for verb in (("build", "--no-render", "--force"), ("status",)):
+        proc = built.fails(*verb, says=("claims/register.yml: claim #1 (usa-share-2010): stated.value: expected a number, "
+                                        "found 'forty'",))
+        assert "Executing" not in proc.stdout
+    built.unchanged(before, but=("claims/register.yml",))
+    built.restore("claims/register.yml", snapshot)
+    built.recovers(executes=[])
+
+
+def billion_laughs() -> str:
+    """Nine nested anchors: 9**9 strings once aliases are expanded (gigabytes), 10 lines of text."""
+    text, previous = 'laugh0: &laugh0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n', "laugh0"
+    for n in range(1, 10):
+        text += f"laugh{n}: &laugh{n} [{', '.join([f'*{previous}'] * 9)}]\n"
+        previous = f"laugh{n}"
+    return text
+
+
+@pytest.mark.parametrize("rel", ["claims/register.yml", "project.yml"])
+def test_billion_laughs_is_refused_at_once_within_a_gigabyte(built, snapshot, rel):
+    before = built.protected()
+    text = built.path(rel).read_text()
+    built.path(rel).write_text(text + billion_laughs())
+    line = len(text.splitlines()) + 2
+    built.fails_within_memory("status", says=(f"{rel} uses a YAML feature the project refuses: line {line}: an alias (*) "
+                                              f"under key 'laugh1' repeats the value anchored (&) at line {line - 1}",
+                                              "write the value out in full"))
+    built.unchanged(before, but=(rel,))
+    built.restore(rel, snapshot)
+    built.recovers(executes=[])
+
+
+@pytest.mark.parametrize("damage", ["nested-json", "huge-csv", "long-csv-row", "many-rows", "huge-yaml"])
+def test_no_input_file_makes_a_command_use_more_than_a_gigabyte(built, snapshot, damage):
+    """Inputs crafted to exhaust memory: each command refuses them naming the file, under a 1 GB address-space limit."""
+    before = built.protected()
+    csv = built.path("data/raw/src-two/values.csv")
+    if damage == "nested-json":
+        built.path("data/datapackage.json").write_text("[" * 100_000 + "]" * 100_000)
+        runs = [(("status",), "data/datapackage.json is not valid JSON: its arrays or objects are nested too deeply")]
+        changed = "data/datapackage.json"
+    elif damage == "huge-csv":  # 2 GB of rows would be read whole by pandas, the diff and the validation
+        with open(csv, "ab") as fh:
+            fh.truncate(64 * 2**20)
+        runs = [(("data", "diff", "src-two.values"), "(dataset src-two.values) is 64 MB, larger than the 16 MB"),
+                (("build", "--no-render", "--force", "beta"), "is 64 MB, larger than the 16 MB a data file may be")]
+        changed = "data/raw/src-two/values.csv"
+    elif damage == "long-csv-row":
+        csv.write_text(csv.read_text() + "USA,2021," + "7" * 2**20 + ",USD billion,Table 2\n")
+        runs = [(("data", "diff", "src-two.values"), "is not a readable CSV file: field larger than field limit"),
+                (("data", "accept", "src-two.values"), "refused to accept")]
+        changed = "data/raw/src-two/values.csv"
+    elif damage == "many-rows":
+        header = csv.read_text().splitlines()[0]
+        csv.write_text(header + "\n" + "".join(f"X{i},2020,1,USD billion,T\n" for i in range(300_000)))
+        runs = [(("data", "diff", "src-two.values"), "has more than 200000 rows"),
+                (("data", "accept", "src-two.values"), "is larger than a data file may be")]
+        changed = "data/raw/src-two/values.csv"
+    else:
+        built.path("claims/register.yml").write_text("# " + "x" * (40 * 2**20) + "\n")
+        runs = [(("status",), "claims/register.yml is too large (40 MB; at most 32 MB are read)")]
+        changed = "claims/register.yml"
+    for args, says in runs:
+        built.fails_within_memory(*args, says=(says,))
+    built.unchanged(before, but=(changed,))
+    built.restore(changed, snapshot)
+    built.recovers(executes=[])
+
+
+def test_infinite_or_nan_number_is_refused_by_validate_accept_and_build(built, snapshot):
+    before = built.protected()
+    csv = built.path("data/raw/src-one/values.csv")
+    accepted = csv.read_text()
+    for value in ("NaN", "-Infinity"):
+        csv.write_text(accepted.replace("CHN,2020,share,0.25", f"CHN,2020,share,{value}"))
+        built.fails("data", "validate", "src-one.values", says=(f"row 5, field 'value', value '{value}': not a finite number",))
+    value = "inf"
+    csv.write_text(accepted.replace("CHN,2020,share,0.25", f"CHN,2020,share,{value}"))
+    says = f"row 5, field 'value', value '{value}': not a finite number"
+    built.fails("data", "accept", "src-one.values", says=(says, "nothing was changed"))
+    built.unchanged(before, but=("data/raw/src-one/values.csv",))
+    built.record_hash_unchecked("src-one.values")  # as if it had been accepted before this check existed
+    proc = built.fails("build", "--no-render", "alpha/default", says=(says,))
+    assert "Executing" not in proc.stdout
+    built.restore("data/raw/src-one/values.csv", snapshot)
+    built.restore("data/datapackage.json", snapshot)
+    built.unchanged(before)
+    built.recovers(executes=[])
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "inside"])
+def test_symlinked_data_file_is_refused_naming_the_resource(built, snapshot, target):
+    before = built.protected()
+    csv = built.path("data/raw/src-two/values.csv")
+    if target == "inside":  # a link to a copy inside the project is refused too: git would track the link
+        (built.root / "notebooks" / "values.csv").write_bytes(csv.read_bytes())
+        target = "../../../notebooks/values.csv"
+    csv.unlink()
+    csv.symlink_to(target)
+    says = f"data/raw/src-two/values.csv (dataset src-two.values) is a symbolic link to {target}"
+    for verb in (("data", "diff", "src-two.values"), ("data", "accept", "src-two.values"),
+                 ("data", "diff", "data/raw/src-two/values.csv"), ("build", "--no-render", "--force", "beta")):
+        proc = built.fails(*verb, says=(says, "not links to files elsewhere"))
+        assert "root:" not in proc.stdout + proc.stderr  # /etc/passwd is never shown
+    built.fails("data", "validate", says=(says,))
+    built.fails("build", "--no-render", says=("data/raw/src-two/values.csv", "is a symbolic link"))
+    assert "REFUSED" in built.ok("data", "list").stdout
+    assert json.loads(built.path("data/datapackage.json").read_text()) == json.loads((snapshot / "data/datapackage.json").read_text())
+    csv.unlink()
+    built.restore("data/raw/src-two/values.csv", snapshot)
+    (built.root / "notebooks" / "values.csv").unlink(missing_ok=True)
+    built.unchanged(before)
+    built.recovers(executes=[])
+
+
+def _as_nobody() -> str | None:
+    """None if commands can be run as an unprivileged user here (to meet file modes), else why not."""
+    import shutil as _shutil
+
+    if os.geteuid() != 0:
+        return None if os.access("/", os.R_OK) else "cannot tell"
+    if _shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is not installed: cannot drop root's privileges, and root reads a mode-000 file"
+    return None
+
+
+@pytest.mark.skipif(bool(_as_nobody()), reason=str(_as_nobody()))
+def test_data_file_with_mode_000_asks_for_read_access(built, snapshot, tmp_path_factory):
+    """As root every file is readable: the commands run as an unprivileged user on a world-writable copy."""
+    import shutil as _shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="claimcheck-mode-"))
+    try:
+        folder.chmod(0o755)
+        copy = folder / "mini"
+        _shutil.copytree(built.root, copy, symlinks=True)
+        subprocess.run(["chmod", "-R", "a+rwX", str(copy)], check=True)
+        (copy / "data/raw/src-two/values.csv").chmod(0)
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+        env = {k: v for k, v in os.environ.items() if k != "CLAIMCHECK_PROJECT_ROOT"}
+        for verb in (("data", "validate", "src-two.values"), ("data", "diff", "src-two.values"),
+                     ("build", "--no-render", "--force", "beta"), ("status",)):
+            proc = subprocess.run([*drop, sys.executable, "-m", "analysis", *verb], cwd=copy, env=env, capture_output=True,
+                                  text=True, timeout=300)
+            assert proc.returncode == 1, (verb, proc.stdout, proc.stderr)
+            assert "permission denied while reading data/raw/src-two/values.csv" in proc.stderr, proc.stderr
+            assert "give your user read access" in proc.stderr and "write access" not in proc.stderr, proc.stderr
+            assert "Traceback" not in proc.stderr
+    finally:
+        _shutil.rmtree(folder, ignore_errors=True)
+    built.recovers(executes=[])

@@ -112,3 +112,47 @@ def test_kernel_that_never_starts_points_at_the_kept_log(built, tmp_path):
     assert built.path("_build/failed/beta/default.log").read_text().count("Address already in use") == 3
     built.unchanged(before)
     built.recovers(executes=[])
+
+
+def _append_to_cell(built, notebook: str, cell: int, code: str) -> None:
+    path = built.path(f"notebooks/{notebook}.ipynb")
+    nb = json.loads(path.read_text())
+    source = nb["cells"][cell]["source"]
+    nb["cells"][cell]["source"] = ("".join(source) if isinstance(source, list) else source) + "\n" + code
+    path.write_text(json.dumps(nb))
+
+
+def test_sys_exit_in_a_cell_fails_the_run_a_notebook_must_run_to_its_end(built, snapshot):
+    before = built.protected()
+    _append_to_cell(built, "beta", 1, "import sys\nsys.exit(0)\nprint('never reached')\n")
+    proc = built.fails("build", "--no-render", "beta", says=(
+        "notebook run beta/default stopped early in cell 2 (SystemExit: 0): the cells after it did not run",
+        "a notebook must run to its end", "_build/failed/beta/default.ipynb"))
+    assert "FAILED beta/default" in proc.stdout
+    built.unchanged(before, but=("notebooks/",))  # the last good output is kept
+    built.restore("notebooks/beta.ipynb", snapshot)
+    built.recovers(executes=[])
+
+
+def test_a_run_that_changes_protected_files_fails_naming_them_and_they_are_put_back(built, snapshot):
+    """The notebook rewrites claims/lock.json, writes into reviews/ and deletes a data file another run reads."""
+    before = built.protected()
+    _append_to_cell(built, "beta", 1, "import os, pathlib\n"
+                    "pathlib.Path('claims/lock.json').write_text('{}')\n"
+                    "pathlib.Path('reviews/beta').mkdir(parents=True, exist_ok=True)\n"
+                    "pathlib.Path('reviews/beta/forged.yml').write_text('decision: approved\\n')\n"
+                    "os.remove('data/raw/src-one/values.csv')\n")
+    proc = built.fails("build", "--no-render", "beta", says=(
+        "notebook run beta/default changed files that only explicit commands may change",
+        "claims/lock.json (modified, restored; the version found after the run is kept in "
+        "_build/failed/protected/beta/default/claims/lock.json, to copy back if it was your own edit",
+        "data/raw/src-one/values.csv (deleted, restored)",
+        "reviews/beta/forged.yml (added, removed",
+        "a notebook may write only its own outputs"))
+    assert "FAILED beta/default" in proc.stdout
+    built.unchanged(before, but=("notebooks/",))  # every protected file is back, by hash; the good output is kept
+    assert not built.path("reviews").exists()  # the folders the run made are gone too
+    assert built.path("_build/failed/protected/beta/default/claims/lock.json").read_text() == "{}"
+    built.restore("notebooks/beta.ipynb", snapshot)
+    built.recovers(executes=[])
+    built.ok("check")  # no drift: the lock is the accepted one

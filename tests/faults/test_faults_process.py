@@ -14,10 +14,17 @@ import time
 from .conftest import needs_mounts, sha
 
 
+def _default_sigint() -> None:
+    # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt handler: give the build Ctrl-C's default, as a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_build(project, *args):
     env = {k: v for k, v in os.environ.items() if k != "CLAIMCHECK_PROJECT_ROOT"}
     return subprocess.Popen([sys.executable, "-m", "analysis", "build", "--no-render", *args], cwd=project.root,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_default_sigint)
 
 
 def wait_for(predicate, timeout=120):
@@ -34,7 +41,12 @@ def kill_group(proc, sig=signal.SIGKILL):
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
-    return proc.communicate(timeout=60)
+    try:
+        return proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # never leave a build running into the next scenario's copy
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
 
 
 def started_cell(project, address):
@@ -207,3 +219,71 @@ def test_data_accept_on_a_read_only_data_folder_changes_nothing(built):
     assert "cannot write data/datapackage.json: it is on a read-only file system" in proc.stderr, proc.stderr
     built.unchanged(before)
     built.ok("data", "accept", "src-two.values")
+
+
+def test_sigterm_mid_build_stops_like_ctrl_c_and_leaves_no_process(built):
+    from .conftest import alive, descendants
+
+    built.add_delta(slow={"pause": 120.0})
+    before = built.protected()
+    proc = start_build(built, "delta/slow")
+    try:
+        assert wait_for(lambda: started_cell(built, "delta/slow")), "the build never reached the work cell"
+        tree = descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)  # the main process only, as `kill PID` or a service manager sends it
+        out, err = proc.communicate(timeout=60)
+    finally:
+        kill_group(proc)
+    assert proc.returncode == 143, (out, err)
+    assert "terminated (SIGTERM): outputs of runs that finished are kept" in err and "Traceback" not in err + out, err
+    assert wait_for(lambda: not alive(tree), timeout=10), f"processes of the build outlived it: {sorted(alive(tree))}"
+    built.unchanged(before)
+    built.edit_yaml("project.yml", lambda d: d["notebooks"].pop("delta"))
+    built.recovers(executes=[])
+    assert not list(built.path("_build/notebooks").rglob(".*.partial.ipynb"))
+
+
+def test_sigkill_of_the_main_process_leaves_no_process_behind(built):
+    """Two runs (so a warm template forks the kernels): SIGKILL to the build's main process alone must take
+    the workers, the template, the kernels and multiprocessing's resource tracker with it."""
+    from .conftest import alive, descendants
+
+    built.add_delta(slow={"pause": 120.0}, slower={"pause": 121.0})
+    before = built.protected()
+    proc = start_build(built, "delta/slow", "delta/slower")
+    try:
+        assert wait_for(lambda: started_cell(built, "delta/slow") and started_cell(built, "delta/slower")), \
+            "the build never reached the work cells"
+        tree = descendants(proc.pid)
+        assert len(tree) >= 5, tree  # resource tracker, two workers, template, two kernels
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+        assert wait_for(lambda: not alive(tree), timeout=10), f"processes of the build outlived it: {sorted(alive(tree))}"
+    finally:
+        kill_group(proc)
+    built.unchanged(before)
+    assert built.path("_build/notebooks/delta/.slow.partial.ipynb").exists()  # left by the kill...
+    built.edit_yaml("project.yml", lambda d: d["notebooks"].pop("delta"))
+    built.recovers(executes=[])  # ...and removed by the next build
+    assert not list(built.path("_build/notebooks").rglob(".*.partial.ipynb"))
+
+
+def test_a_process_of_a_killed_build_that_lives_on_keeps_the_next_build_out(built):
+    """A kernel or worker that outlived its build (here: a process holding the build's running lock, as
+    each of them does) could still write: the next build waits for it, then refuses, naming it."""
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time\n"
+                               "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\nfcntl.flock(fd, fcntl.LOCK_SH)\n"
+                               "print('held', flush=True)\ntime.sleep(120)", str(built.path("_build/.state/running.lock"))],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = built.protected()
+        built.fails("build", "--no-render", "--force", "beta", env={"CLAIMCHECK_ORPHAN_WAIT": "1"},
+                    says=(f"a process of an earlier build (pid {holder.pid}) is still running and could still write",
+                          f"kill {holder.pid}", "nothing was changed"))
+        built.fails("clean", env={"CLAIMCHECK_ORPHAN_WAIT": "1"}, says=("is still running",))
+        built.unchanged(before)
+    finally:
+        holder.kill()
+        holder.wait()
+    built.recovers(executes=[])

@@ -87,3 +87,67 @@ def test_moved_project_rebuilds_and_says_why(built, tmp_path):
     assert "beta/default" in status
     moved.recovers()
     moved.unchanged(before, but=("_build/",))
+
+
+def test_damaged_report_source_is_named_by_check_report_and_rewritten_by_the_next_build(built, snapshot):
+    ledger = built.path("_build/report/_ledger.qmd")
+    good = ledger.read_bytes()
+    ledger.write_bytes(good[:40])
+    proc = built.cli("check-report")
+    assert proc.returncode == 1 and "Report sources OK" not in proc.stdout
+    assert "_build/report/_ledger.qmd: differs from what the last build wrote" in proc.stdout
+    assert "`python -m analysis build` writes it again" in proc.stdout
+    built.recovers(executes=[])
+    assert ledger.read_bytes() == good
+    recorded = built.manifest()["report_sources"]["_build/report/_ledger.qmd"]
+    assert recorded == sha(ledger)
+    ledger.unlink()  # deleted: the same
+    built.recovers(executes=[])
+    assert ledger.read_bytes() == good
+
+
+def _git(root, *args):
+    import subprocess
+
+    subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *args], cwd=root, check=True,
+                   capture_output=True)
+
+
+def test_lock_after_repairing_a_damaged_lock_says_what_really_changed(built):
+    import shutil as _shutil
+
+    if _shutil.which("git") is None:
+        import pytest
+
+        pytest.skip("git is not installed")
+    _git(built.root, "init", "-q")
+    _git(built.root, "add", "claims/lock.json")
+    _git(built.root, "commit", "-q", "-m", "lock")
+    built.path("claims/lock.json").write_text('{"claims": {')
+    proc = built.ok("lock")
+    assert "Replacing a damaged lock: claims/lock.json is not valid JSON" in proc.stdout
+    assert "Locked 3 claims in claims/lock.json (0 changed against the last committed version (git HEAD))" in proc.stdout
+    built.path("claims/lock.json").write_text('{"claims": {')
+    _shutil.rmtree(built.root / ".git")
+    proc = built.ok("lock")
+    assert "could not be compared with anything (no committed version of claims/lock.json in git)" in proc.stdout
+    built.recovers(executes=[])
+
+
+def test_without_git_provenance_and_release_say_why_no_commit_is_recorded(built, tmp_path):
+    import os
+    import sys
+
+    bare = tmp_path / "bin"  # a PATH without git (the python below is called by its full path)
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    env = {"PATH": str(bare)}
+    built.ok("build", "--no-render", env=env)
+    built.fails("release", env=env, says=("git was not found on PATH, so a release could not name the sources",
+                                          "install git", "--allow-dirty"))
+    assert not built.path("releases").exists()
+    proc = built.ok("release", "--allow-dirty", env=env)
+    assert "Warning: releasing with --allow-dirty from a tree with no commit to name (git was not found on PATH)" in proc.stdout
+    summary = next(built.path("releases").glob("v*/summary.md")).read_text()
+    assert "- source commit: none (git was not found on PATH)" in summary
+    assert os.environ.get("PATH")  # the test's own environment is untouched
