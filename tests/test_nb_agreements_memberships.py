@@ -95,6 +95,20 @@ def test_policy_reading_and_variants(project):
     assert default["co2-datashare-us-norway"]["reproduced"] == 2
     assert default["co2-datashare-us-norway"]["verdict"] == "reproduced"
 
+    # The NSTC report: year and recommendations from the one news report of it; findings stay open.
+    sb_year = int(project.load("sciencebusiness-2022-white-house-science-diplomacy.events")["year"].iloc[0])
+    sb_recs = int(project.load("sciencebusiness-2022-white-house-science-diplomacy.counts")["value"].iloc[0])
+    assert (default["nstc-report-2022"]["reproduced"], default["nstc-report-2022"]["verdict"]) == (sb_year, "reproduced")
+    assert (default["nstc-recommendations-16"]["reproduced"], default["nstc-recommendations-16"]["verdict"]) == (sb_recs, "reproduced")
+    assert default["nstc-report-2022"]["confidence"] and default["nstc-findings-12"]["verdict"] == "unverifiable"
+    # The U.S.-Norway bilateral, dated from the 2004 memorandum: about two decades at the paper's date, so 'decade-long'
+    # held years earlier (outdated), with the window counted from the month the report prints.
+    mou = pd.Period(project.load("upi-2004-us-norway-energy-research.events")["month"].iloc[0], freq="M")
+    nor = default["us-norway-ccs-decade"]
+    paper = pd.Timestamp(nor["reference_date"])
+    assert abs(nor["reproduced"] - (paper - (mou + 1).start_time).days / 365.25) < 0.01
+    assert nor["verdict"] == "outdated" and nor["earlier"]["date"] == f"{mou + 12 * 8} to {mou + 12 * 12}"
+
     # No day made up from a year-only accession date in the CERN finding.
     assert "2021-12-31" not in default["cern-associate-states-10"]["rationale"]
 
