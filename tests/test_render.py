@@ -46,15 +46,19 @@ def _missing(what: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def rendered(real_build) -> tuple[TempProject, subprocess.CompletedProcess]:
-    """The session's real-project build, rendered once in strict mode (every Quarto warning fails it)."""
+def rendered(real_build, tmp_path_factory) -> tuple[TempProject, subprocess.CompletedProcess]:
+    """A copy of the session's real-project build (its outputs included, so nothing runs again), rendered
+    once in strict mode (every Quarto warning fails it). The copy leaves the build's own manifest as the
+    tests of test_real_project.py read it, whichever file runs first."""
     quarto = find_quarto()
     if quarto is None:
         _missing("quarto not found on PATH or in $QUARTO: the render test needs the Quarto program "
                  "(conda-forge `quarto`, quarto.org, or `bash ../shared/tools/quarto/install.sh`); "
                  "every check before the render runs without it")
-    project, check = real_build
+    built, check = real_build
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
+    project = TempProject(tmp_path_factory.mktemp("rendered") / "project")
+    shutil.copytree(built.root, project.root, symlinks=True)
     proc = project.cli("build", env={"QUARTO": str(quarto), "CLAIMCHECK_STRICT_RENDER": "1"}, timeout=3600)
     return project, proc
 
