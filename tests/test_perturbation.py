@@ -109,8 +109,14 @@ def texts(project, notebook: str) -> dict[str, str]:
         for j, output in enumerate(cell.get("outputs", [])):
             md = output.get("data", {}).get("text/markdown")
             if md and "application/vnd.claimcheck.claim+json" not in output.get("data", {}):
-                found[f"output of cell {i} #{j}"] = "".join(md) if isinstance(md, list) else md
+                found[f"output of cell {i} #{j}"] = as_read("".join(md) if isinstance(md, list) else md)
     return found
+
+
+def as_read(markdown: str) -> str:
+    """Markdown as a reader reads it: without the zero-width spaces (break hints) and backslash escapes
+    that analysis.tables puts in identifiers, so the name mckinsey_34 is not read as a printed 34."""
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|])", r"\1", markdown.replace("\u200b", ""))
 
 
 def records(project, notebook: str) -> dict[str, dict]:
