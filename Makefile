@@ -1,8 +1,10 @@
 # Two commands do all set-up on a fresh machine:
 #   make report   builds the report (creates .venv on first use)
 #   make test     runs the tests   (creates .venv on first use)
-# Without Quarto, `make report` builds everything else, prints why the report was not rendered and how
-# to install Quarto, and fails: `python -m analysis build` exits 3, so make reports "Error 3" and
+# Without Quarto on PATH or in $QUARTO, `make report` unpacks the one kept in ../shared/tools/quarto/
+# when that folder is there (this team's machines, which cannot download it). Without any Quarto,
+# `make report` builds everything else, prints why the report was not rendered and how to install
+# Quarto, and fails: `python -m analysis build` exits 3, so make reports "Error 3" and
 # itself exits with status 2 (make's status for any failed recipe).
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +14,12 @@ STAMP  := $(VENV)/.installed
 .PHONY: report test clean status readme-image
 
 report: $(STAMP)
-	@$(PY) -m analysis build || { status=$$?; \
+	@quarto="$${QUARTO:-$$(command -v quarto || true)}"; kept=../shared/tools/quarto/install.sh; \
+	  if [ -z "$$quarto" ] && [ -f "$$kept" ]; then \
+	    echo "make report: no Quarto on PATH; unpacking the one kept in ../shared/tools/quarto/ (about 10 s)" >&2; \
+	    quarto="$$(bash "$$kept" "$${TMPDIR:-/tmp}/claimcheck-quarto-1.10.18")" || quarto=""; \
+	  fi; \
+	  QUARTO="$$quarto" $(PY) -m analysis build || { status=$$?; \
 	  [ $$status -eq 3 ] && echo "make report: everything but the render is built; the report was not rendered (no Quarto)." >&2; \
 	  exit $$status; }
 
