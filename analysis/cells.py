@@ -22,6 +22,13 @@ RECORD_MIMES = ("application/vnd.claimcheck.figure+json", "application/vnd.claim
 TABLE_MIMES = ("text/markdown", "text/html", "text/plain")
 
 
+def payloads(notebook_json: dict, mime: str) -> list[dict]:
+    """Every output payload of media type ``mime`` in an executed notebook, in cell order (the records
+    that ``claims.record``, ``figures.record`` and ``latest.record`` display)."""
+    return [output["data"][mime] for cell in notebook_json.get("cells", [])
+            for output in cell.get("outputs", []) if mime in output.get("data", {})]
+
+
 def cell_source(cell: dict) -> str:
     """A notebook cell's source as one string."""
     source = cell.get("source", "")

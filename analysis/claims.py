@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .cells import payloads
 from .errors import ClaimRecordError, RegisterError
 from .files import parse_yaml
 from .paths import Layout
@@ -389,10 +390,4 @@ def _finite(value, what: str) -> float | None:
 
 def recorded_in(notebook_json: dict) -> list[dict]:
     """Claim records stored in an executed notebook, in cell order."""
-    found = []
-    for cell in notebook_json.get("cells", []):
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if MIME in data:
-                found.append(data[MIME])
-    return found
+    return payloads(notebook_json, MIME)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from .cells import payloads
 from .errors import FigureRecordError
 
 MIME = "application/vnd.claimcheck.figure+json"
@@ -80,13 +81,7 @@ def record(label: str, data, *, datasets, note: str | None = None) -> None:
 
 def recorded_in(notebook_json: dict) -> dict[str, dict]:
     """Figure records stored in an executed notebook, by label."""
-    found = {}
-    for cell in notebook_json.get("cells", []):
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if MIME in data:
-                found[data[MIME]["label"]] = data[MIME]
-    return found
+    return {payload["label"]: payload for payload in payloads(notebook_json, MIME)}
 
 
 def swarm_offsets(x, *, width: float, step: float, limit: float) -> list[float]:

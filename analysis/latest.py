@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from .catalog import Catalog
+from .cells import payloads
 
 MIME = "application/vnd.claimcheck.latest+json"
 AGGREGATES = {"WLD", "EU27", "EU28", "EU", "OECD", "MSTI", "TOP5", "AMERICAS", "ROW"}
@@ -95,10 +96,4 @@ def record(claim_id: str, line: dict) -> dict:
 
 def recorded_in(notebook_json: dict) -> dict[str, dict]:
     """Latest-data lines stored in an executed notebook, by claim id."""
-    found = {}
-    for cell in notebook_json.get("cells", []):
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if MIME in data:
-                found[data[MIME]["claim"]] = data[MIME]
-    return found
+    return {payload["claim"]: payload for payload in payloads(notebook_json, MIME)}
