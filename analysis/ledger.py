@@ -116,17 +116,20 @@ def collect(layout: Layout, register: Register, manifest_runs: dict[str, dict]) 
     return rows
 
 
+def record_notes(record: dict) -> dict:
+    """The notes a claim record carries, each kind apart: caveats, confidence, coverage, qualifier, leads."""
+    return {"caveats": record.get("caveats") or [], "confidence": record.get("confidence") or [],
+            "coverage": record.get("coverage") or [], "qualifier": record.get("qualifier"),
+            "leads": record.get("leads") or []}
+
+
 def notes_of(record: dict, claim: dict, row_verdict: str) -> dict:
     """The notes a ledger row carries (CONTRACTS section 2): the three kinds of note and the leads the
     notebook recorded, and the title, chain of origin and search record of the current register."""
     search = claim.get("search")
     return {
         "title": claim.get("title"),
-        "caveats": record.get("caveats") or [],
-        "confidence": record.get("confidence") or [],
-        "coverage": record.get("coverage") or [],
-        "qualifier": record.get("qualifier"),
-        "leads": record.get("leads") or [],
+        **record_notes(record),
         "origin": claim.get("origin") or [],
         "search": search,
         "unverifiable_class": search.get("class") if row_verdict == "unverifiable" and search else None,
@@ -187,11 +190,7 @@ def collect_runs(layout: Layout, register: Register, manifest_runs: dict[str, di
                 "reproduced": record["reproduced"],
                 "verdict": verdict(claim, record["reproduced"], caveats=record.get("caveats") or (),
                                    earlier=record.get("earlier"), found=record.get("found")),
-                "caveats": record.get("caveats") or [],
-                "confidence": record.get("confidence") or [],
-                "coverage": record.get("coverage") or [],
-                "qualifier": record.get("qualifier"),
-                "leads": record.get("leads") or [],
+                **record_notes(record),
                 "figures": record.get("figures") or [],
                 "datasets": used,
                 "data_sha256": {d: inputs.get(d) for d in used},

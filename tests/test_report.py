@@ -180,6 +180,17 @@ def test_stated_values_read_as_the_document_states_them(stated, tolerance, words
     assert stated_words({"stated": stated, "tolerance": tolerance}) == words
 
 
+def claim_section(view: dict, verdict: str) -> str:
+    """The claims template rendered for one claim ``view`` (no figures, one run agreeing with ``verdict``)."""
+    from analysis.report import render_template
+
+    view.update(figures=[], see_also=[], robustness={"n": 1, "rows": [], "agree": 1, "low": None, "high": None,
+                                                     "unit": "percent", "verdict": verdict})
+    group = {"address": "n/default", "anchor": "sec-run-n-default", "title": "N", "set": "default",
+             "notebook": "notebooks/n.ipynb", "parameters": "none", "claims": [view], "more": []}
+    return render_template("claims.qmd.j2", groups=[group], version="0.1.0", info={}, stems={})
+
+
 def test_mislabelled_claim_names_the_measure_the_number_really_is():
     """From a ledger row with `found` (and no data for the claim's own measure) to the words a reader sees."""
     from analysis.report import _Data, render_template
@@ -201,11 +212,7 @@ def test_mislabelled_claim_names_the_measure_the_number_really_is():
     view = data.claim_view(row)
     assert view["stated"] == "69% (1960)" and not view["has_data"]
     assert view["data_show"] == "no data for it; the number is the U.S. share of world total R&D"
-    view.update(figures=[], see_also=[], robustness={"n": 1, "rows": [], "agree": 1, "low": None, "high": None,
-                                                     "unit": "percent", "verdict": "mislabelled"})
-    group = {"address": "n/default", "anchor": "sec-run-n-default", "title": "N", "set": "default",
-             "notebook": "notebooks/n.ipynb", "parameters": "none", "claims": [view], "more": []}
-    text = render_template("claims.qmd.j2", groups=[group], version="0.1.0", info={}, stems={})
+    text = claim_section(view, "mislabelled")
     assert ("The document states 69% (1960) for U.S. share of global basic research, but that number is the U.S. "
             "share of world total R&D (CRS (2018), p. 1 [@crs], Figure 1). No data for the measure the "
             "claim names could be reached.") in text
@@ -506,7 +513,7 @@ def test_the_ledger_files_carry_the_values_in_the_words_of_the_report(built):
 
 
 def test_an_outdated_claim_shows_its_earlier_value_and_date_in_its_finding():
-    from analysis.report import _Data, render_template
+    from analysis.report import _Data
 
     data = _Data.__new__(_Data)
     data.catalog = type("Catalog", (), {"resources": {}})()
@@ -520,11 +527,7 @@ def test_an_outdated_claim_shows_its_earlier_value_and_date_in_its_finding():
            "reference_date": "2024-12-31", "notebook": "n", "parameter_set": "default",
            "earlier": {"edition": "SEI 2022", "value": 28.0, "year": 2019}}
     view = data.claim_view(row)
-    view.update(figures=[], see_also=[], robustness={"n": 1, "rows": [], "agree": 1, "low": None, "high": None,
-                                                     "unit": "percent", "verdict": "outdated"})
-    group = {"address": "n/default", "anchor": "sec-run-n-default", "title": "N", "set": "default",
-             "notebook": "notebooks/n.ipynb", "parameters": "none", "claims": [view], "more": []}
-    text = render_template("claims.qmd.j2", groups=[group], version="0.1.0", info={}, stems={})
+    text = claim_section(view, "outdated")
     assert ("**[outdated]{.verdict .verdict-outdated}.** The document states 29% for U.S. share of global R&D "
             "spending; the data give 30.7% for the same measure at the document's date (2024-12-31). Earlier "
             "value: 28% (2019; SEI 2022).") in text
