@@ -432,8 +432,7 @@ class _Data:
     def notes_view(self, r: dict, claim: dict) -> dict:
         """A claim's notes apart from its caveats (templates/_claim_notes.qmd.j2): confidence, coverage,
         leads, chain of origin and search record (docs/verdict-policy.md)."""
-        leads = [{**lead, "source": self.credit([lead["dataset"]]) if lead.get("dataset") in self.catalog.resources
-                  else lead.get("dataset")} for lead in r.get("leads") or []]
+        leads = [{**lead, "catalog": self.catalog_link(lead.get("dataset"))} for lead in r.get("leads") or []]
         kinds = [(len(r.get("caveats") or []), "caveat"), (len(r.get("confidence") or []), "note on the evidence"),
                  (len(r.get("coverage") or []), "coverage note")]
         summary = ", ".join(plural(k, word, "notes on the evidence" if word.startswith("note on") else None) for k, word in kinds if k)
@@ -442,6 +441,14 @@ class _Data:
         return {"summary": summary, "caveats": r.get("caveats") or [], "confidence": r.get("confidence") or [], "coverage": r.get("coverage") or [],
                 "leads": leads, "register_leads": claim.get("leads") or [], "origin": r.get("origin") or claim.get("origin") or [],
                 "search": r.get("search"), "unverifiable_class": r.get("unverifiable_class")}
+
+    def catalog_link(self, dataset: str | None) -> dict | None:
+        """Where a dataset is listed in full: its short credit ('Publisher (year), locator') and the address
+        of its entry in the technical appendix's data catalog; None if it is not in the catalog."""
+        entry = self.catalog.resources.get(dataset) if dataset else None
+        if entry is None:
+            return None
+        return {"text": short_credit([entry]), "href": f"{self.stems['appendix']}.html#sec-data-{slug(dataset)}"}
 
     def found_view(self, found: dict | None, unit: str | None) -> dict | None:
         """For a mislabelled claim: the number, the measure it really is, and where it is printed."""
