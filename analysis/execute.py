@@ -168,19 +168,29 @@ def warm_engine_options() -> dict:
     return {"kernel_manager_class": warm.manager_class(os.environ.get(warm.SOCKET_ENV) or None)}
 
 
-def start_template(layout: Layout, runs: list, echo):
-    """Start the warm-run template for this build (None if runs are cold: one run, no fork, or it failed)."""
+def launch_template(layout: Layout, runs: list):
+    """Start loading the warm-run template for ``runs`` without waiting for it (None if runs will be cold:
+    fewer than two, or no fork here); :func:`template_ready` waits for it."""
     from . import warm
 
     if len(runs) < 2 or not warm.available():
         return None
     from .processes import lock_path
 
-    template = warm.Template(layout.root, layout.state_dir / "warm-template.log", lock_path(layout.state_dir))
-    if template.wait_ready():
+    return warm.Template(layout.root, layout.state_dir / "warm-template.log", lock_path(layout.state_dir))
+
+
+def template_ready(layout: Layout, template, echo):
+    """``template`` once it has loaded, or None (it failed: runs are cold, and the build says so)."""
+    if template is None or template.wait_ready():
         return template
     echo(f"  (warm runs unavailable, see {layout.relative(layout.state_dir / 'warm-template.log')}; running cold)")
     return None
+
+
+def start_template(layout: Layout, runs: list, echo):
+    """Start the warm-run template for this build (None if runs are cold: one run, no fork, or it failed)."""
+    return template_ready(layout, launch_template(layout, runs), echo)
 
 
 def clean_leftovers(layout: Layout) -> list[str]:
@@ -199,7 +209,7 @@ class Executor:
     """Runs a list of runs on ``workers`` processes, stopping at the first failure."""
 
     def __init__(self, layout: Layout, workers: int | None = None, echo=print, timeout: float | None = None,
-                 guard=None, template=None, keep_template: bool = False):
+                 guard=None, template=None, keep_template: bool = False, cold: bool = False):
         from .project import DEFAULT_CELL_TIMEOUT
 
         self.layout = layout
@@ -211,6 +221,7 @@ class Executor:
         # running for the caller's next runs: the build's runs that wait for the ledger; the caller stops it
         self.template = template
         self.keep_template = keep_template
+        self.cold = cold  # the caller's template failed to start: run cold, do not try again
 
     def _paths(self, run: Run) -> dict:
         out = self.layout.executed_notebook(run.address)
@@ -257,7 +268,7 @@ class Executor:
         from multiprocessing import get_context
 
         outcomes: list[Outcome] = []
-        template = self.template or start_template(self.layout, runs, self.echo)
+        template = self.template or (None if self.cold else start_template(self.layout, runs, self.echo))
         if self.keep_template:
             self.template = template
         self.warm_socket = template.socket_path if template else None

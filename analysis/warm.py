@@ -29,6 +29,7 @@ import atexit
 import importlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -151,8 +152,13 @@ class Template:
         self.socket_path = os.path.join(self.folder, "t.sock")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
         env.pop(SOCKET_ENV, None)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(log, "wb")
+        # the template may start while the build still checks its inputs, and a build stopped by those
+        # checks leaves the project untouched: the log is written beside the socket and copied to ``log``
+        # once the template has been waited for (see _keep_log)
+        self.log = log
+        self.waited = False
+        self._log_path = os.path.join(self.folder, "template.log")
+        self._log = open(self._log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-c", "import sys; from analysis.warm import serve; serve(*sys.argv[1:])", self.socket_path,
              *([str(running_lock)] if running_lock else [])],
@@ -163,6 +169,7 @@ class Template:
         """True once the template has preloaded and listens; False if it failed (runs are then cold)."""
         import selectors
 
+        self.waited = True
         with selectors.DefaultSelector() as sel:
             sel.register(self.process.stdout, selectors.EVENT_READ)
             if sel.select(timeout) and self.process.stdout.readline().strip() == b"ready":
@@ -180,11 +187,23 @@ class Template:
                 self.process.kill()
         self.process.stdout.close()
         self._log.close()
-        try:
-            os.unlink(self.socket_path)
-        except OSError:
-            pass
+        self._keep_log()
+        for path in (self.socket_path, self._log_path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
         os.rmdir(self.folder) if os.path.isdir(self.folder) and not os.listdir(self.folder) else None
+
+    def _keep_log(self) -> None:
+        """Copy the template's log to the build's state folder, if this build used (waited for) the template."""
+        if not self.waited or not os.path.exists(self._log_path):
+            return
+        try:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self._log_path, self.log)
+        except OSError:
+            pass  # a diagnostic only
 
 
 # The kernel provisioner (in each worker) --------------------------------------------------------
