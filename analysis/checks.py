@@ -7,7 +7,9 @@ Checked:
 * ``_quarto.yml`` parses; its ``render`` files and ``metadata-files`` exist;
 * every ``{{< include >}}`` file exists; generated files (and any file outside the document's folder)
   do not include further files;
-* every ``{{< embed PATH#LABEL >}}`` points at an executed notebook the build produces
+* every ``{{< embed PATH#LABEL >}}`` (and every notebook output the build writes into a generated file
+  itself, between ``<!-- output: PATH#LABEL -->`` and ``<!-- end of output -->``) points at an
+  executed notebook the build produces
   (``_build/notebooks/<notebook>/<set>.ipynb`` for a run in ``project.yml``) and at a code cell with that
   ``#| label:``, which has output and a caption (``#| fig-cap:`` / ``#| tbl-cap:``); a label is embedded
   only once in the whole report;
@@ -58,6 +60,9 @@ PROVENANCE_DIV = re.compile(r'^:::+\s*\{\.figure-provenance\s+data-figure="([^"]
 DIV_OPEN = re.compile(r"^:{3,}\s*(\{.*\}|[A-Za-z][\w-]*)\s*$")
 DIV_CLOSE = re.compile(r"^:{3,}\s*$")
 HTML_ONLY = re.compile(r'^:{3,}\s*\{[^}]*\.content-visible\b[^}]*when-format="html"')
+# a notebook output the build wrote into a generated source itself (analysis.report): checked as an embed
+OUTPUT_START = re.compile(r"^<!--\s*output:\s*(\S+#\S+)\s*-->\s*$")
+OUTPUT_END = re.compile(r"^<!--\s*end of output\s*-->\s*$")
 TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 FILE_LINK = re.compile(r"\]\(([^)#:\s]+\.(?:html|pdf))\)")
@@ -324,8 +329,21 @@ class _Checker:
         table: dict | None = None
         if generated:
             self.machine_paths(rel, lines)
+        in_output = False
         for number, line in enumerate(lines[start:], start=start + 1):
             printed = main and not any(h for h, _ in divs)
+            # a notebook output written out by the build: checked against its notebook cell, like an embed
+            if in_output:
+                in_output = not OUTPUT_END.match(line.strip())
+                continue
+            om = OUTPUT_START.match(line.strip()) if generated else None
+            if om:
+                self.embed(om.group(1), _Loc(rel, number), top_dir, written_out=True)
+                if printed:
+                    shape.figures += 1
+                    shape.lines += FIGURE_LINES
+                in_output = True
+                continue
             # fenced code blocks
             m = FENCE.match(line)
             if fence is None and m:
@@ -506,7 +524,8 @@ class _Checker:
             return
         self.scan(target, target.read_text(encoding="utf-8").splitlines(), 0, top_dir=top_dir, stack=[*stack, target])
 
-    def embed(self, args: str, loc: _Loc, top_dir: Path) -> None:
+    def embed(self, args: str, loc: _Loc, top_dir: Path, *, written_out: bool = False) -> None:
+        """Check one ``{{< embed >}}`` (or a notebook output the build wrote out, ``written_out``)."""
         self.result.embeds += 1
         ref = args.split()[0].strip('"').strip("'") if args.split() else ""
         notebook_text, _, label = ref.partition("#")
@@ -551,7 +570,8 @@ class _Checker:
         if not [o for o in cell["outputs"] if o.get("output_type") in ("display_data", "execute_result")]:
             self.problem(loc.file, loc.line, f"embed {ref}: the cell has no output in the executed notebook "
                          "(do not switch matplotlib to a non-inline backend; end the cell with plt.show())")
-        self.notebook_title(target, address, loc)
+        if not written_out:  # the title matters to Quarto's embed only
+            self.notebook_title(target, address, loc)
         self.cell_outputs(cell, figure_id, loc)
         self.embeds.append((figure_id, loc, True))
 

@@ -33,7 +33,7 @@ INSTALL_HINT = (
 EXTENSIONS = {"html": "html", "typst": "pdf"}
 STRICT_ENV = "CLAIMCHECK_STRICT_RENDER"
 JOBS_ENV = "CLAIMCHECK_RENDER_JOBS"
-EMBED = re.compile(r"\{\{<\s*embed\s+([^#\s>]+)")
+EMBED = re.compile(r"\{\{<\s*embed\s+([^#\s>]+)|^<!--\s*output:\s*([^#\s]+)#", re.M)  # an embed, or an output the build wrote out
 
 
 def find_quarto() -> Path | None:
@@ -126,7 +126,8 @@ def document_inputs(layout: Layout, source: Path, others: list[Path]) -> list[Pa
     """Every file rendering ``source`` reads: ``_quarto.yml``, the shared files of its folder (styles,
     bibliography; not the other documents), the document with the files it includes (includes are
     textual: paths resolve against the document's folder), the metadata files of its front matter,
-    and the executed notebooks it embeds."""
+    and the executed notebooks it embeds (or whose outputs the build wrote into the sources: an image
+    written out changes only with its notebook)."""
     folder = source.parent
     shared = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".qmd"
                     and not p.name.startswith(".")) if folder.is_dir() else []
@@ -146,7 +147,7 @@ def document_inputs(layout: Layout, source: Path, others: list[Path]) -> list[Pa
             files += [(folder / m).resolve() for m in re.findall(r"^\s*-\s*(\S+\.ya?ml)\s*$", text.split("\n---", 1)[0], re.M)]
         queue += [(folder / m.group(1)).resolve() for m in INCLUDE.finditer(text)
                   if (folder / m.group(1)).resolve() not in others]
-        embedded |= {(folder / m.group(1)).resolve() for m in EMBED.finditer(text)}
+        embedded |= {(folder / (m.group(1) or m.group(2))).resolve() for m in EMBED.finditer(text)}
     return files + sorted(embedded)
 
 

@@ -368,6 +368,8 @@ class _Data:
         self.changes = what_changed(layout, rows, {f.id: f.sha256 for f in self.figures}, self.version)
         self.documents = register.documents if register is not None else {}
         self.embedded: list[str] = []
+        self.written_out: dict[str, bytes] = {}  # image files the report shows, relative to _build/report/
+        self.cells: dict[str, dict] = {}  # run address -> its executed notebook's labelled cells
         self.in_appendix: list[str] = []
         self.shown_under: dict[str, str] = {}  # figure id -> the claim whose section shows it
         self.stems = {"report": output_stem(self.version), "appendix": appendix_stem(self.version)}
@@ -442,6 +444,44 @@ class _Data:
                 "leads": leads, "register_leads": claim.get("leads") or [], "origin": r.get("origin") or claim.get("origin") or [],
                 "search": r.get("search"), "unverifiable_class": r.get("unverifiable_class")}
 
+    def written_output(self, fig) -> dict | None:
+        """A labelled output as the report writes it itself instead of through Quarto's embed, which costs
+        Quarto's filters about 0.1 s per embed for the same result: a PNG written to
+        ``_build/report/outputs/`` or a Markdown table, with the cell's caption. None (embedded) for
+        anything else: several outputs, other cell options, SVG or HTML, a caption with brackets."""
+        from .cells import RECORD_MIMES
+
+        notebook = self._notebook_cells(fig.run)
+        cell = notebook.get(fig.label)
+        if cell is None or set(cell["options"]) - {"label", "fig-cap", "tbl-cap"}:
+            return None
+        datas = [o.get("data", {}) for o in cell["outputs"] if o.get("output_type") in ("display_data", "execute_result")]
+        datas = [d for d in datas if not any(m in d for m in RECORD_MIMES)]
+        caption = " ".join(str(fig.caption or "").split())
+        if len(datas) != 1 or not caption or any(c in caption for c in "[]"):
+            return None
+        if fig.kind == "figure" and fig.png is not None and "image/png" in datas[0]:
+            name = f"outputs/{fig.notebook}/{fig.parameter_set}/{fig.label}.png"
+            self.written_out[name] = fig.png
+            path = Path(os.path.relpath(self.layout.generated_report_dir / name, self.layout.report_dir)).as_posix()
+            return {"image": path, "table": None, "caption": caption}
+        if fig.kind == "table" and "text/markdown" in datas[0]:
+            text = datas[0]["text/markdown"]
+            return {"image": None, "table": ("".join(text) if isinstance(text, list) else str(text)).strip("\n"),
+                    "caption": caption}
+        return None
+
+    def _notebook_cells(self, address: str) -> dict:
+        """The labelled cells of a run's executed notebook (read once per run)."""
+        from .cells import cell_labels
+
+        if address not in self.cells:
+            try:
+                self.cells[address] = cell_labels(json.loads(self.layout.executed_notebook(address).read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                self.cells[address] = {}
+        return self.cells[address]
+
     def catalog_link(self, dataset: str | None) -> dict | None:
         """Where a dataset is listed in full: its short credit ('Publisher (year), locator') and the address
         of its entry in the technical appendix's data catalog; None if it is not in the catalog."""
@@ -500,15 +540,21 @@ class _Data:
             parts.append(md(text.removeprefix("Data: ").rstrip(".").replace("; ", ", ")))
         return "; ".join(parts) or "no catalog dataset"
 
-    def figure_view(self, address: str, label: str) -> dict:
-        """An embedded figure: the embed path, its own data credit, provenance and review status."""
+    def figure_view(self, address: str, label: str, *, write_out: bool = True) -> dict:
+        """An embedded figure: the embed path (or its output written out, :meth:`written_output`), its own
+        data credit, provenance and review status.
+
+        The appendix's figures are embedded (``write_out=False``): in a document that embeds one
+        notebook's cells Quarto shows them as notebook cells (small striped tables), not as the
+        captioned floats the report shows, and the appendix is off the edit loop's longest path."""
         fid = f"{address}#{label}"
         fig = self.by_id.get(fid)
         self.embedded.append(fid)
         path = Path(os.path.relpath(self.layout.executed_notebook(address), self.layout.report_dir)).as_posix()
-        view = {"id": fid, "embed": f"{path}#{label}", "label": label, "found": fig is not None}
+        view = {"id": fid, "embed": f"{path}#{label}", "label": label, "found": fig is not None, "output": None}
         if fig is None:
             return view
+        view["output"] = self.written_output(fig) if write_out else None
         run = self.runs.get(address, {})
         datasets = fig.datasets()
         inputs = [i for i in run.get("inputs", []) if i["dataset"] in datasets] or run.get("inputs", [])
@@ -590,7 +636,8 @@ class _Data:
                         shown.add(label)
                 view["robustness"] = self.robustness(r, self.claim_of(r["claim"]))
                 claims.append(view)
-            rest = [self.figure_view(address, f.label) for f in figures_by_run.get(address, []) if f.label not in shown]
+            rest = [self.figure_view(address, f.label, write_out=False) for f in figures_by_run.get(address, [])
+                    if f.label not in shown]
             self.in_appendix += [f["id"] for f in rest]
             out.append({"address": address, "anchor": run_anchor(address), "title": title, "set": set_name,
                         "notebook": run.get("notebook", f"notebooks/{notebook}.ipynb"),
@@ -802,6 +849,29 @@ def short_credit(entries: list[dict]) -> str:
     return ", ".join(x for x in (head, where) if x)
 
 
+def write_outputs(folder: Path, files: dict[str, bytes]) -> None:
+    """Make ``folder`` hold exactly ``files`` (relative path -> bytes): the images the generated sources
+    show, each rewritten only when its bytes changed; any other file there is removed."""
+    from .files import atomic_write_bytes
+
+    for name, data in files.items():
+        path = folder / name
+        try:
+            if path.is_file() and path.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+    if folder.is_dir():
+        keep = {(folder / name).resolve() for name in files}
+        for path in sorted(folder.rglob("*"), reverse=True):
+            if path.is_file() and path.resolve() not in keep:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+
+
 def verdict_policy(layout: Layout) -> str:
     """``docs/verdict-policy.md`` under the report's Methods: its title dropped, headings one level down."""
     path = layout.root / "docs" / "verdict-policy.md"
@@ -898,6 +968,7 @@ def write_sources(layout: Layout, *, project, catalog, register, rows: list[dict
     for name in GENERATED_FILES:
         write_if_changed(out / name, texts[name])
         paths[name] = out / name
+    write_outputs(out / "outputs", {name.removeprefix("outputs/"): png for name, png in d.written_out.items()})
     record_sources(layout, manifest)
     write_packets(layout, d.figures, manifest=manifest, catalog=catalog, build=d.info,
                   review_status=d.status, in_report=d.embedded, shown_under=d.shown_under)

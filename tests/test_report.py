@@ -99,7 +99,16 @@ def test_claim_sections_quote_the_claim_and_give_verdict_finding_reading_and_rob
             "in percent.") in section
     assert "### U.S. share {#sec-claim-usa-share-2010}" in claims  # the title (the register has none: its measure)
     assert "U.S. share in 2010: 40.0%" in section  # the notebook's rationale
-    assert "{{< embed ../_build/notebooks/alpha/default.ipynb#fig-shares >}}" in section
+    # the figure as Quarto's embed shows it, written out by the build between markers check-report reads
+    marker = "<!-- output: ../_build/notebooks/alpha/default.ipynb#fig-shares -->\n\n!["
+    assert marker in section and "{{< embed" not in section
+    image = "](../_build/report/outputs/alpha/default/fig-shares.png){#fig-shares}\n\n<!-- end of output -->"
+    assert image in section
+    png = built.path("_build/report/outputs/alpha/default/fig-shares.png").read_bytes()
+    nb = json.loads(built.path("_build/notebooks/alpha/default.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "#| label: fig-shares" in "".join(c["source"]))
+    assert [base64.b64decode("".join(o["data"]["image/png"])) for o in cell["outputs"]
+            if "image/png" in o.get("data", {})] == [png]
     # a compact robustness line in both formats, the full table folded in HTML only
     assert ("**Robustness:** 2 parameter sets of the notebook record this claim; 2 of them give "
             "[reproduced]{.verdict .verdict-reproduced}.") in section
@@ -133,7 +142,9 @@ def test_each_figure_credits_only_the_datasets_it_draws_on(built):
     folded = folded[:folded.index("</details>")]
     assert f"<code>{inputs[0]['path']}</code> (sha256 <code>{inputs[0]['sha256'][:12]}</code>)" in folded
     assert "<code>_build/review/alpha/default/fig-shares/</code>" in folded and "Report version 0.1.0" in folded
-    assert "](../_build" not in claims and "](_build" not in claims
+    # images the build wrote out are embedded into the outputs; nothing links into _build/
+    links = re.sub(r"!\[[^\]]*\]\(\.\./_build/report/outputs/[^)]+\.png\)", "", claims)
+    assert "](../_build" not in links and "](_build" not in links
 
 
 def test_more_than_eight_datasets_get_one_grouped_credit():
