@@ -336,13 +336,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_if_changed(path: Path, text: str) -> None:
     """Write ``text`` atomically, leaving the file (and its mtime) alone if it already holds it."""
+    write_bytes_if_changed(path, text.encode("utf-8"))
+
+
+def write_bytes_if_changed(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically, leaving the file (and its mtime) alone if it already holds it."""
     path = Path(path)
     try:
-        if path.is_file() and path.read_bytes() == text.encode("utf-8"):
+        if path.is_file() and path.read_bytes() == data:
             return
     except OSError:
         pass
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, data)
 
 
 def write_json_if_changed(path: Path, obj) -> None:

@@ -369,7 +369,6 @@ class _Data:
         self.documents = register.documents if register is not None else {}
         self.embedded: list[str] = []
         self.written_out: dict[str, bytes] = {}  # image files the report shows, relative to _build/report/
-        self.cells: dict[str, dict] = {}  # run address -> its executed notebook's labelled cells
         self.in_appendix: list[str] = []
         self.shown_under: dict[str, str] = {}  # figure id -> the claim whose section shows it
         self.stems = {"report": output_stem(self.version), "appendix": appendix_stem(self.version)}
@@ -451,9 +450,8 @@ class _Data:
         anything else: several outputs, other cell options, SVG or HTML, a caption with brackets."""
         from .cells import RECORD_MIMES
 
-        notebook = self._notebook_cells(fig.run)
-        cell = notebook.get(fig.label)
-        if cell is None or set(cell["options"]) - {"label", "fig-cap", "tbl-cap"}:
+        cell = fig.cell
+        if not cell or set(cell["options"]) - {"label", "fig-cap", "tbl-cap"}:
             return None
         datas = [o.get("data", {}) for o in cell["outputs"] if o.get("output_type") in ("display_data", "execute_result")]
         datas = [d for d in datas if not any(m in d for m in RECORD_MIMES)]
@@ -470,17 +468,6 @@ class _Data:
             return {"image": None, "table": ("".join(text) if isinstance(text, list) else str(text)).strip("\n"),
                     "caption": caption}
         return None
-
-    def _notebook_cells(self, address: str) -> dict:
-        """The labelled cells of a run's executed notebook (read once per run)."""
-        from .cells import cell_labels
-
-        if address not in self.cells:
-            try:
-                self.cells[address] = cell_labels(json.loads(self.layout.executed_notebook(address).read_text(encoding="utf-8")))
-            except (OSError, ValueError):
-                self.cells[address] = {}
-        return self.cells[address]
 
     def catalog_link(self, dataset: str | None) -> dict | None:
         """Where a dataset is listed in full: its short credit ('Publisher (year), locator') and the address
@@ -852,17 +839,11 @@ def short_credit(entries: list[dict]) -> str:
 def write_outputs(folder: Path, files: dict[str, bytes]) -> None:
     """Make ``folder`` hold exactly ``files`` (relative path -> bytes): the images the generated sources
     show, each rewritten only when its bytes changed; any other file there is removed."""
-    from .files import atomic_write_bytes
+    from .files import write_bytes_if_changed
 
     for name, data in files.items():
-        path = folder / name
-        try:
-            if path.is_file() and path.read_bytes() == data:
-                continue
-        except OSError:
-            pass
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_if_changed(folder / name, data)
     if folder.is_dir():
         keep = {(folder / name).resolve() for name in files}
         for path in sorted(folder.rglob("*"), reverse=True):

@@ -57,6 +57,7 @@ class Figure:
     png: bytes | None = None
     text: tuple[str, str] | None = None  # (mime, text) for tables and SVG figures
     record: dict | None = None  # the rows it plots, from analysis.figures.record
+    cell: dict = field(default_factory=dict, repr=False, compare=False)  # cells.cell_labels entry: options, outputs
     run_record: dict = field(default_factory=dict)
     slicer: Slicer | None = field(default=None, repr=False, compare=False)
 
@@ -121,6 +122,7 @@ def figures_of_run(layout: Layout, address: str, run_record: dict | None = None)
             id=f"{address}#{label}", run=address, label=label, kind=kind,
             caption=str(caption) if caption else None, cell_index=cell["index"], source=cell["source"],
             sha256=sha, png=png, text=text, record=records.get(label), run_record=run_record or {}, slicer=slicer,
+            cell=cell,
         ))
     return sorted(out, key=lambda f: f.cell_index)
 
