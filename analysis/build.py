@@ -12,7 +12,7 @@ from . import preflight
 from .catalog import Catalog
 from .claims import Register
 from .errors import BuildLocked, CatalogError, FileError, ProjectFileError, RegisterError
-from .execute import Executor, announce, clean_leftovers, launch_template, restore_results, template_ready
+from .execute import Executor, announce, clean_leftovers, launch_template, restore_results
 from .files import file_sha256
 from .manifest import now, read_run_record, write_manifest, write_run_record
 from .paths import Layout
@@ -191,12 +191,20 @@ def execute(context: Context, selection=None, *, force=False, workers=None, time
     # the warm-run template loads its libraries (about 1.5 s) while the checks run; it starts no kernel
     early = None if earlier else launch_template(layout, [r for r in todo if r.address not in the_plan.restorable])
     try:
-        preflight.check(context, todo)  # checks before kernels
-        refuse_links(layout)  # a data file that is a link to anywhere is refused even when nothing reads it now
+        return _execute_planned(context, the_plan, todo, earlier, early, t0=t0, started=started, workers=workers,
+                                timeout=timeout, echo=echo, keep_template=keep_template)
     except BaseException:
-        if early is not None:
+        if early is not None:  # whatever failed before its executor took it (stop is idempotent)
             early.stop()
         raise
+
+
+def _execute_planned(context: Context, the_plan: Plan, todo: list, earlier, early, *, t0, started, workers,
+                     timeout, echo, keep_template) -> BuildResult:
+    """:func:`execute` once the plan is made: checks, restores, runs, the manifest and the result."""
+    layout = context.layout
+    preflight.check(context, todo)  # checks before kernels
+    refuse_links(layout)  # a data file that is a link to anywhere is refused even when nothing reads it now
     done: list[str] = list(earlier.done) if earlier else []
     restored: list[str] = []
     try:
@@ -216,26 +224,15 @@ def execute(context: Context, selection=None, *, force=False, workers=None, time
             announce(layout, the_plan, todo, restored, Executor(layout, workers).workers, echo)
             cell_timeout = timeout or context.project.cell_timeout
             guard = Snapshot.take(layout) if todo else None  # nothing under data/, claims/, reviews/ may change
-            if early is not None and len(todo) < 2:  # restored: no warm runs to serve
-                early.stop()
-                early = None
-            template = earlier.template if earlier else template_ready(layout, early, echo)
             executor = Executor(layout, workers, echo=echo, timeout=cell_timeout, guard=guard,
-                                template=template, keep_template=keep_template,
-                                cold=early is not None and template is None)
+                                template=earlier.template if earlier else None, keep_template=keep_template,
+                                launched=early)
             try:
                 executor.execute(todo, on_success)
             except BaseException:
                 if executor.template is not None:
                     executor.template.stop()
                 raise
-            if early is not None and not keep_template:  # the template started here serves this phase only
-                early.stop()
-                executor.template = None
-    except BaseException:
-        if early is not None:  # stopped whatever failed before or during the runs (stop is idempotent)
-            early.stop()
-        raise
     finally:
         manifest = _write_manifest(context, started, done)
     result = BuildResult([r.address for r in todo], [r.address for r in the_plan.current],

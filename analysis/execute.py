@@ -209,7 +209,7 @@ class Executor:
     """Runs a list of runs on ``workers`` processes, stopping at the first failure."""
 
     def __init__(self, layout: Layout, workers: int | None = None, echo=print, timeout: float | None = None,
-                 guard=None, template=None, keep_template: bool = False, cold: bool = False):
+                 guard=None, template=None, keep_template: bool = False, launched=None):
         from .project import DEFAULT_CELL_TIMEOUT
 
         self.layout = layout
@@ -221,7 +221,9 @@ class Executor:
         # running for the caller's next runs: the build's runs that wait for the ledger; the caller stops it
         self.template = template
         self.keep_template = keep_template
-        self.cold = cold  # the caller's template failed to start: run cold, do not try again
+        # a template the caller started loading early (launch_template): this executor waits for it and
+        # owns it like one it started (if it fails to load, the runs are cold and no other is tried)
+        self.launched = launched
 
     def _paths(self, run: Run) -> dict:
         out = self.layout.executed_notebook(run.address)
@@ -263,12 +265,19 @@ class Executor:
     def execute(self, runs: list[Run], on_success) -> list[Outcome]:
         """Execute ``runs``; call ``on_success(run, record)`` as each finishes well; raise NotebookFailed on the first failure."""
         if not runs:
+            if self.launched is not None:
+                self.launched.stop()
             return []
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # only builds that execute pay
         from multiprocessing import get_context
 
         outcomes: list[Outcome] = []
-        template = self.template or (None if self.cold else start_template(self.layout, runs, self.echo))
+        if self.template is not None:
+            template = self.template
+        elif self.launched is not None:
+            template = template_ready(self.layout, self.launched, self.echo)
+        else:
+            template = start_template(self.layout, runs, self.echo)
         if self.keep_template:
             self.template = template
         self.warm_socket = template.socket_path if template else None
